@@ -1,0 +1,61 @@
+// Bundles the extension, the CLI and the embedding worker (Node), and the webview app (browser).
+// Native packages stay external: they ship prebuilt binaries that must be loaded from node_modules.
+const esbuild = require('esbuild');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Packages with native binaries (or peers of them) that cannot be bundled. */
+const nativeExternals = ['onnxruntime-node', '@lancedb/lancedb', 'apache-arrow'];
+
+/** Prints esbuild problems in the `file:line:col: error:` form the VS Code problem matcher reads. */
+const problemMatcherPlugin = {
+  name: 'problem-matcher',
+  setup(build) {
+    build.onStart(() => {
+      if (watch) console.log('[watch] build started');
+    });
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      if (watch) console.log('[watch] build finished');
+    });
+  },
+};
+
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: production,
+  sourcemap: !production,
+  sourcesContent: false,
+  logLevel: 'silent',
+  plugins: [problemMatcherPlugin],
+};
+
+const builds = [
+  { ...nodeCommon, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...nativeExternals] },
+  { ...nodeCommon, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: nativeExternals },
+  { ...nodeCommon, entryPoints: ['src/core/embed/worker.ts'], outfile: 'dist/embedWorker.js', external: nativeExternals },
+];
+
+async function main() {
+  const contexts = await Promise.all(builds.map((options) => esbuild.context(options)));
+  if (watch) {
+    await Promise.all(contexts.map((ctx) => ctx.watch()));
+    return;
+  }
+  const results = await Promise.allSettled(contexts.map((ctx) => ctx.rebuild()));
+  await Promise.all(contexts.map((ctx) => ctx.dispose()));
+  const failed = results.filter((r) => r.status === 'rejected');
+  if (failed.length > 0) process.exit(1);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

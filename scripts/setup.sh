@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One idempotent setup step, used by both README commands: installs what is missing (npm packages,
+# the trainer's Python environment, the default model and its ONNX export) and does nothing when
+# everything is present and current. Safe to run again at any time.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+# --- Node -----------------------------------------------------------------------------------------
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))."
+  exit 1
+fi
+
+npm_stamp=node_modules/.specialize-setup
+npm_want=$(fingerprint package.json package-lock.json)
+if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ]; then
+  say "installing npm packages (npm ci)"
+  # onnxruntime-node's install script fetches CUDA providers from NuGet; the CPU binaries ship in
+  # the package, so the download is skipped.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_want" > "$npm_stamp"
+fi
+
+# --- Python (the trainer's environment) -----------------------------------------------------------
+python=${SPECIALIZE_BOOTSTRAP_PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+  say "Python 3.10 or newer is required as '$python' (set SPECIALIZE_BOOTSTRAP_PYTHON to another interpreter)."
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating the Python environment in .venv"
+  "$python" -m venv .venv
+fi
+venv_stamp=.venv/.specialize-setup
+venv_want=$(fingerprint trainer/requirements.txt trainer/constraints.txt)
+if [ "$(cat "$venv_stamp" 2>/dev/null)" != "$venv_want" ]; then
+  say "installing Python packages (torch, transformers, sentence-transformers, onnx; a few minutes the first time)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r trainer/requirements.txt -c trainer/constraints.txt
+  echo "$venv_want" > "$venv_stamp"
+fi
+
+# --- Build and default model ----------------------------------------------------------------------
+node esbuild.js
+# Fetches the default student into the model cache and exports fp32 + int8 ONNX; instant when cached.
+node bin/specialize.js models prepare --int8 > /dev/null
+say "ready"

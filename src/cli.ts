@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerDemo } from './cli/commands/demo';
+import { registerEval } from './cli/commands/eval';
+import { registerIndex } from './cli/commands/index';
+import { registerModels } from './cli/commands/models';
+import { registerSearch } from './cli/commands/search';
+
+/** `specialize` command line: the headless front end over src/core. */
+const program = new Command('specialize')
+  .description('Specialize a dense retriever to your own code and docs: index, search, evaluate.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerIndex(program);
+registerSearch(program);
+registerEval(program);
+registerModels(program);
+registerDemo(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`specialize: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

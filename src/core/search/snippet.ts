@@ -1,0 +1,27 @@
+/**
+ * A short excerpt of a passage around the line that shares most words with the query, so a result
+ * shows why it matched. Returns the excerpt and its line offset within the passage.
+ */
+export function makeSnippet(text: string, query: string, maxChars = 300, context = 1): { text: string; lineOffset: number } {
+  const lines = text.split('\n');
+  const terms = new Set(words(query));
+  let best = 0;
+  let bestScore = -1;
+  lines.forEach((line, index) => {
+    const score = words(line).filter((word) => terms.has(word)).length;
+    if (score > bestScore) {
+      best = index;
+      bestScore = score;
+    }
+  });
+  const start = Math.max(0, best - (bestScore > 0 ? context : 0));
+  const excerpt = lines
+    .slice(start, start + 2 * context + 1)
+    .join('\n')
+    .trim();
+  return { text: excerpt.length > maxChars ? `${excerpt.slice(0, maxChars - 1)}…` : excerpt, lineOffset: start };
+}
+
+function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) ?? [];
+}

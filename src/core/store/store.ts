@@ -1,0 +1,396 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import './nativeLogLevel';
+import * as lancedb from '@lancedb/lancedb';
+import { isSpecializeError, SpecializeError, throwIfAborted } from '../errors';
+import type { Embedder } from '../embed/embedder';
+import type { ProgressListener } from '../progress';
+import { Bm25Index } from '../lexical/bm25Index';
+import { encodeTermCounts } from '../lexical/analyzer';
+import { sha256Hex } from '../util/hash';
+import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type ModelEntry, type StoreManifest } from './manifest';
+import { passageSchema, vectorSchema, type PassageRow, type VectorRow } from './schema';
+import { chunked, sqlIn } from './sql';
+
+/** A passage to store. Ids are stable keys chosen by the caller (e.g. path and line range). */
+export interface PassageInput {
+  id: string;
+  root: string;
+  path: string;
+  title?: string;
+  text: string;
+  startLine?: number;
+  endLine?: number;
+}
+
+export interface SyncSummary {
+  added: number;
+  changed: number;
+  unchanged: number;
+  removed: number;
+}
+
+export interface VectorSummary {
+  version: string;
+  embedded: number;
+  removed: number;
+  total: number;
+}
+
+export interface ScoredId {
+  id: string;
+  score: number;
+}
+
+export interface StoreOptions {
+  /** Rows after which a vector table gets an ANN index; below it, search is exact. */
+  annThreshold?: number;
+}
+
+interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+const PASSAGES = 'passages';
+const DB_FOLDER = 'db';
+/** Rows per write: each write is one atomic commit, so a kill loses at most one batch. */
+const WRITE_BATCH = 1000;
+/** Passages embedded per commit: about ten seconds of CPU work at risk if the process is killed. */
+const EMBED_COMMIT_BATCH = 512;
+/** Ids per `IN (...)` filter, to keep SQL strings small. */
+const FILTER_CHUNK = 500;
+/** Exact search stays fast (tens of ms) up to about this many 384-d vectors on two cores. */
+export const DEFAULT_ANN_THRESHOLD = 50_000;
+
+/**
+ * The index on disk: an embedded LanceDB database with one `passages` table (text, metadata and
+ * analyzed terms for BM25) and one vector table per model version, plus `store.json`, which records the
+ * format and which model versions exist. Every write is an atomic LanceDB commit, so a process
+ * killed mid-write leaves the store at its last commit; the next run finishes the work.
+ */
+export class Store {
+  private passagesTable: lancedb.Table | undefined;
+  /** BM25 index of the passages table, rebuilt when the table's version moves on. */
+  private lexical: { tableVersion: number; index: Bm25Index } | undefined;
+  private readonly vectorTables = new Map<string, lancedb.Table>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: lancedb.Connection,
+    private manifest: StoreManifest,
+    private readonly options: StoreOptions,
+  ) {}
+
+  static async open(dir: string, options: StoreOptions & { create?: boolean } = {}): Promise<Store> {
+    const root = path.resolve(dir);
+    if (!fs.existsSync(root)) {
+      if (!options.create) {
+        throw new SpecializeError(`There is no index at ${root}.`, `Build one first: specialize index <folder> --store ${dir}`, 'not-found');
+      }
+      await fs.promises.mkdir(root, { recursive: true });
+    } else if (!fs.statSync(root).isDirectory()) {
+      throw new SpecializeError(`--store ${root} is a file, not a folder.`, 'Pass a folder for the index (it is created if missing).', 'invalid-input');
+    }
+    let manifest = await readManifest(root);
+    if (!manifest) {
+      const entries = (await fs.promises.readdir(root)).filter((entry) => !entry.startsWith('.'));
+      if (entries.includes(DB_FOLDER)) throw corrupt(root, `${MANIFEST_FILE} is missing`);
+      if (!options.create) {
+        throw new SpecializeError(`There is no index at ${root}.`, `Build one first: specialize index <folder> --store ${dir}`, 'not-found');
+      }
+      if (entries.length > 0) {
+        // Never write into a folder that holds something else: it could be the user's data.
+        throw new SpecializeError(`${root} is not empty and is not a Specialize index.`, 'Choose an empty or new folder for --store.', 'invalid-input');
+      }
+      manifest = newManifest();
+      await writeManifest(root, manifest);
+    }
+    let db: lancedb.Connection;
+    try {
+      db = await lancedb.connect(path.join(root, DB_FOLDER));
+    } catch (error) {
+      throw corrupt(root, `LanceDB cannot open it (${(error as Error).message})`);
+    }
+    const store = new Store(root, db, manifest, options);
+    await store.openTables();
+    return store;
+  }
+
+  get models(): readonly ModelEntry[] {
+    return Object.values(this.manifest.models);
+  }
+
+  get activeModel(): ModelEntry | undefined {
+    return this.manifest.activeModel ? this.manifest.models[this.manifest.activeModel] : undefined;
+  }
+
+  async passageCount(): Promise<number> {
+    return this.passagesTable ? this.passagesTable.countRows() : 0;
+  }
+
+  /**
+   * Makes the stored passages of the given roots equal to `inputs`: writes new and changed ones,
+   * deletes those that vanished, leaves unchanged ones alone (their vectors stay valid).
+   */
+  async syncPassages(inputs: readonly PassageInput[], options: CallOptions & { roots?: readonly string[] } = {}): Promise<SyncSummary> {
+    const rows = inputs.map(toRow);
+    const unique = new Map(rows.map((row) => [row.id, row]));
+    if (unique.size !== rows.length) throw new SpecializeError('Two passages share one id.', 'Give every passage a unique id.', 'invalid-input');
+    const roots = new Set(options.roots ?? rows.map((row) => row.root));
+    const existing = await this.readIdHashes(this.passagesTable, roots);
+
+    const toWrite = rows.filter((row) => existing.get(row.id) !== row.hash);
+    const added = toWrite.filter((row) => !existing.has(row.id)).length;
+    const vanished = [...existing.keys()].filter((id) => !unique.has(id));
+    const total = toWrite.length + vanished.length;
+    let done = 0;
+    const report = () => options.onProgress?.({ stage: 'store passages', done, total, unit: 'passages' });
+    report();
+    for (const batch of chunked(toWrite, WRITE_BATCH)) {
+      throwIfAborted(options.signal, 'indexing');
+      await this.writePassages(batch);
+      done += batch.length;
+      report();
+    }
+    for (const batch of chunked(vanished, FILTER_CHUNK)) {
+      throwIfAborted(options.signal, 'indexing');
+      await this.passagesTable?.delete(sqlIn('id', batch));
+      done += batch.length;
+      report();
+    }
+    return { added, changed: toWrite.length - added, unchanged: rows.length - toWrite.length, removed: vanished.length };
+  }
+
+  /**
+   * Embeds every passage whose vector for this model version is missing or stale, and drops
+   * vectors of passages that are gone. Commits every few hundred passages, so it resumes.
+   */
+  async syncVectors(embedder: Embedder, modelId: string, options: CallOptions = {}): Promise<VectorSummary> {
+    const version = embedder.version;
+    const table = await this.vectorTable(version, embedder.dimension);
+    const passages = await this.readIdHashes(this.passagesTable);
+    const vectors = await this.readIdHashes(table);
+    const stale = [...vectors.keys()].filter((id) => !passages.has(id));
+    const todo = [...passages.entries()].filter(([id, hash]) => vectors.get(id) !== hash).map(([id]) => id);
+
+    for (const batch of chunked(stale, FILTER_CHUNK)) await table?.delete(sqlIn('id', batch));
+    let done = 0;
+    const report = () => options.onProgress?.({ stage: 'embed passages', done, total: todo.length, unit: 'passages' });
+    report();
+    const texts = await this.readTexts(new Set(todo));
+    for (const batch of chunked(todo, EMBED_COMMIT_BATCH)) {
+      throwIfAborted(options.signal, 'embedding');
+      const inputs = batch.map((id) => texts.get(id) as { hash: string; text: string });
+      const embedded = await embedder.embed(
+        inputs.map((input) => input.text),
+        'passage',
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+          onProgress: (batchDone) => options.onProgress?.({ stage: 'embed passages', done: done + batchDone, total: todo.length, unit: 'passages' }),
+        },
+      );
+      const rows: VectorRow[] = batch.map((id, i) => ({ id, hash: (inputs[i] as { hash: string }).hash, vector: embedded[i] as Float32Array }));
+      await this.writeVectors(version, embedder.dimension, rows);
+      done += batch.length;
+      report();
+    }
+    const vectorTable = await this.vectorTable(version, embedder.dimension);
+    if (vectorTable) await this.ensureVectorIndex(vectorTable);
+    await this.recordModel({ version, modelId, precision: embedder.precision, dimension: embedder.dimension, table: vectorTableName(version), updated: new Date().toISOString() });
+    return { version, embedded: todo.length, removed: stale.length, total: passages.size };
+  }
+
+  /** Nearest passages by inner product (cosine on normalised vectors). */
+  async searchDense(version: string, vector: Float32Array, k: number, options: { exact?: boolean } = {}): Promise<ScoredId[]> {
+    const table = await this.vectorTable(version, vector.length);
+    if (!table) {
+      throw new SpecializeError(`The index has no vectors for model version ${version}.`, 'Run `specialize index` with this model to embed the passages.', 'not-found');
+    }
+    let query = table.vectorSearch(vector).distanceType('dot').select(['id', '_distance']).limit(k);
+    if (options.exact) query = query.bypassVectorIndex();
+    else query = query.nprobes(DENSE_NPROBES).refineFactor(DENSE_REFINE);
+    const rows = (await query.toArray()) as { id: string; _distance: number }[];
+    // LanceDB's dot "distance" is 1 - dot.
+    return rows.map((row) => ({ id: row.id, score: 1 - row._distance }));
+  }
+
+  /** BM25 over titles and text (Lucene analysis and scoring, k1 0.9, b 0.4). */
+  async searchBm25(query: string, k: number): Promise<ScoredId[]> {
+    const index = await this.lexicalIndex();
+    return index ? index.search(query, k) : [];
+  }
+
+  async fetchPassages(ids: readonly string[]): Promise<Map<string, PassageRow>> {
+    const found = new Map<string, PassageRow>();
+    if (!this.passagesTable || ids.length === 0) return found;
+    for (const batch of chunked([...new Set(ids)], FILTER_CHUNK)) {
+      const rows = (await this.passagesTable.query().where(sqlIn('id', batch)).toArray()) as PassageRow[];
+      for (const row of rows) found.set(row.id, row);
+    }
+    return found;
+  }
+
+  async setActiveModel(version: string): Promise<void> {
+    if (!this.manifest.models[version]) throw new SpecializeError(`The index has no model version ${version}.`, `Known versions: ${Object.keys(this.manifest.models).join(', ') || 'none'}.`, 'not-found');
+    this.manifest = { ...this.manifest, activeModel: version };
+    await writeManifest(this.dir, this.manifest);
+  }
+
+  /** Folder size in bytes (LanceDB data, indexes and manifest). */
+  async diskBytes(): Promise<number> {
+    return folderBytes(this.dir);
+  }
+
+  close(): void {
+    this.passagesTable?.close();
+    for (const table of this.vectorTables.values()) table.close();
+    this.db.close();
+  }
+
+  private async openTables(): Promise<void> {
+    const names = new Set(await this.db.tableNames());
+    try {
+      if (names.has(PASSAGES)) this.passagesTable = await this.db.openTable(PASSAGES);
+      if (this.passagesTable) await this.checkPassageSchema(this.passagesTable);
+      for (const entry of Object.values(this.manifest.models)) {
+        if (names.has(entry.table)) this.vectorTables.set(entry.version, await this.db.openTable(entry.table));
+      }
+    } catch (error) {
+      if (isSpecializeError(error)) throw error;
+      throw corrupt(this.dir, `a table cannot be opened (${(error as Error).message})`);
+    }
+  }
+
+  /** A table written by another version of the schema is reported, never silently misread. */
+  private async checkPassageSchema(table: lancedb.Table): Promise<void> {
+    const actual = new Set((await table.schema()).fields.map((field) => field.name));
+    const missing = passageSchema.fields.map((field) => field.name).filter((name) => !actual.has(name));
+    if (missing.length > 0) {
+      throw new SpecializeError(
+        `The index at ${this.dir} was built by another version of Specialize (its passages lack ${missing.join(', ')}).`,
+        `Rebuild it: move the folder aside and run \`specialize index <folder> --store ${this.dir}\` again (your source files are untouched).`,
+        'store-version',
+      );
+    }
+  }
+
+  private async writePassages(rows: PassageRow[]): Promise<void> {
+    if (!this.passagesTable) {
+      this.passagesTable = await this.db.createTable(PASSAGES, rows as unknown as Record<string, unknown>[], { schema: passageSchema, mode: 'overwrite' });
+      return;
+    }
+    await this.passagesTable.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows as unknown as Record<string, unknown>[]);
+  }
+
+  private async writeVectors(version: string, dimension: number, rows: VectorRow[]): Promise<void> {
+    const data = rows.map((row) => ({ id: row.id, hash: row.hash, vector: Array.from(row.vector) }));
+    let table = this.vectorTables.get(version);
+    if (!table) {
+      table = await this.db.createTable(vectorTableName(version), data, { schema: vectorSchema(dimension), mode: 'overwrite' });
+      this.vectorTables.set(version, table);
+      return;
+    }
+    await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+  }
+
+  /** The vector table of a model version, also when an interrupted run made it but never recorded it. */
+  private async vectorTable(version: string, dimension: number): Promise<lancedb.Table | undefined> {
+    let table = this.vectorTables.get(version);
+    if (!table) {
+      if (!(await this.db.tableNames()).includes(vectorTableName(version))) return undefined;
+      table = await this.db.openTable(vectorTableName(version));
+      this.vectorTables.set(version, table);
+    }
+    const field = (await table.schema()).fields.find((f) => f.name === 'vector');
+    const size = (field?.type as { listSize?: number } | undefined)?.listSize;
+    if (size !== dimension) throw corrupt(this.dir, `vectors of ${version} have ${size} dimensions, the model has ${dimension}`);
+    return table;
+  }
+
+  private async readIdHashes(table: lancedb.Table | undefined, roots?: ReadonlySet<string>): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    if (!table) return result;
+    const columns = roots ? ['id', 'hash', 'root'] : ['id', 'hash'];
+    const rows = (await table.query().select(columns).toArray()) as { id: string; hash: string; root?: string }[];
+    for (const row of rows) if (!roots || roots.has(row.root as string)) result.set(row.id, row.hash);
+    return result;
+  }
+
+  private async readTexts(ids: ReadonlySet<string>): Promise<Map<string, { hash: string; text: string }>> {
+    const texts = new Map<string, { hash: string; text: string }>();
+    if (!this.passagesTable || ids.size === 0) return texts;
+    const rows = (await this.passagesTable.query().select(['id', 'hash', 'search_text']).toArray()) as { id: string; hash: string; search_text: string }[];
+    for (const row of rows) if (ids.has(row.id)) texts.set(row.id, { hash: row.hash, text: row.search_text });
+    return texts;
+  }
+
+  private async lexicalIndex(): Promise<Bm25Index | undefined> {
+    const table = this.passagesTable;
+    if (!table) return undefined;
+    const tableVersion = await table.version();
+    if (this.lexical?.tableVersion !== tableVersion) {
+      const rows = (await table.query().select(['id', 'terms']).toArray()) as { id: string; terms: string }[];
+      this.lexical = { tableVersion, index: Bm25Index.build(rows) };
+    }
+    return this.lexical.index;
+  }
+
+  /** Exact search below the threshold; above it an ANN index, kept current as rows change. */
+  private async ensureVectorIndex(table: lancedb.Table): Promise<void> {
+    const index = (await table.listIndices()).find((candidate) => candidate.columns.includes('vector'));
+    if (index) {
+      if (await hasUnindexedRows(table, index.name)) await table.optimize();
+    } else if ((await table.countRows()) >= (this.options.annThreshold ?? DEFAULT_ANN_THRESHOLD)) {
+      // HNSW over scalar-quantised vectors builds in seconds; the refine step at query time
+      // re-ranks its candidates on the full vectors, so recall stays close to exact search.
+      await table.createIndex('vector', { config: lancedb.Index.hnswSq({ distanceType: 'dot', numPartitions: 1 }) });
+    }
+  }
+
+  private async recordModel(entry: ModelEntry): Promise<void> {
+    const models = { ...this.manifest.models, [entry.version]: entry };
+    this.manifest = { ...this.manifest, models, activeModel: this.manifest.activeModel ?? entry.version };
+    await writeManifest(this.dir, this.manifest);
+  }
+}
+
+/** ANN search settings: probe every partition (HNSW uses one) and re-rank 4k candidates exactly. */
+const DENSE_NPROBES = 1;
+const DENSE_REFINE = 4;
+
+export function vectorTableName(version: string): string {
+  return `vectors__${version.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+async function hasUnindexedRows(table: lancedb.Table, indexName: string): Promise<boolean> {
+  const stats = await table.indexStats(indexName);
+  return (stats?.numUnindexedRows ?? 0) > 0;
+}
+
+function toRow(input: PassageInput): PassageRow {
+  const title = input.title ?? '';
+  const searchText = title ? `${title}\n${input.text}` : input.text;
+  return {
+    id: input.id,
+    hash: sha256Hex(JSON.stringify([title, input.text])),
+    root: input.root,
+    path: input.path,
+    title,
+    text: input.text,
+    start_line: input.startLine ?? null,
+    end_line: input.endLine ?? null,
+    search_text: searchText,
+    terms: encodeTermCounts(searchText),
+  };
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += await folderBytes(full);
+    else if (entry.isFile()) total += (await fs.promises.stat(full)).size;
+  }
+  return total;
+}

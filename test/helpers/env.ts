@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const cacheDir = path.join(repoRoot, 'test', '.cache');
+export const python = path.join(repoRoot, '.venv', 'bin', 'python');
+export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
+/** Real collections shared by the project's machines (absent elsewhere). */
+export const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets');
+
+/** A fresh temporary folder, removed when the process exits. */
+export function tempDir(prefix = 'specialize-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs a trainer module in the project's Python environment and returns stdout. */
+export function runPython(module: string, args: string[], input?: string): string {
+  return execFileSync(python, ['-m', module, ...args], {
+    cwd: repoRoot,
+    input,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), HF_HUB_OFFLINE: '1', TQDM_DISABLE: '1', TRANSFORMERS_VERBOSITY: 'error', ORT_DISABLE_TELEMETRY: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Embeddings from sentence-transformers itself, the reference for parity tests. */
+export function referenceEmbeddings(modelDir: string, texts: string[], kind: 'query' | 'passage'): number[][] {
+  const output = runPython('specialize_trainer.embed_reference', ['--model', modelDir], JSON.stringify({ texts, kind }));
+  return (JSON.parse(output) as { embeddings: number[][] }).embeddings;
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    dot += (a[i] as number) * (b[i] as number);
+    na += (a[i] as number) ** 2;
+    nb += (b[i] as number) ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
