@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerDemo } from './cli/commands/demo';
 import { registerEval } from './cli/commands/eval';
 import { registerIndex } from './cli/commands/index';
@@ -9,7 +9,9 @@ import { registerSearch } from './cli/commands/search';
 const program = new Command('specialize')
   .description('Specialize a dense retriever to your own code and docs: index, search, evaluate.')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  // Usage errors exit 2 like every other problem the user can fix (commander's default is 1).
+  .exitOverride();
 
 registerIndex(program);
 registerSearch(program);
@@ -18,6 +20,11 @@ registerModels(program);
 registerDemo(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // commander has already printed the message (or the help / version text).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    return;
+  }
   process.stderr.write(`specialize: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });

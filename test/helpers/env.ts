@@ -46,3 +46,35 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return dot / Math.sqrt(na * nb);
 }
+
+/** Token ids from the Hugging Face (Rust) tokenizer with truncation, the reference for our tokenizer. */
+export function referenceTokenIds(modelDir: string, texts: string[], maxLength: number): number[][] {
+  const code = [
+    'import json, sys',
+    'from transformers import AutoTokenizer',
+    'args = json.load(sys.stdin)',
+    'tok = AutoTokenizer.from_pretrained(args["dir"])',
+    'print(json.dumps(tok(args["texts"], truncation=True, max_length=args["max"])["input_ids"]))',
+  ].join('\n');
+  const output = execFileSync(python, ['-c', code], {
+    input: JSON.stringify({ dir: modelDir, texts, max: maxLength }),
+    encoding: 'utf8',
+    env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_VERBOSITY: 'error' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  return JSON.parse(output) as number[][];
+}
+
+/** Varied texts for parity checks: prose, code, errors, unicode, tiny, and longer than any limit. */
+export const PARITY_TEXTS = [
+  'How do I rotate an API key without downtime?',
+  'def resolve(spec: str) -> Model:\n    return cache.get(spec) or download(spec)',
+  "TypeError: Cannot read properties of undefined (reading 'map')",
+  'Café naïve résumé — Übergrößenträger, 東京の天気',
+  'x',
+  '',
+  'SELECT id FROM passages WHERE hash <> ? ORDER BY id LIMIT 20;',
+  'The boundary layer separates at high angles of attack and lift drops sharply.',
+  Array.from({ length: 300 }, (_, i) => `word${i % 17} alpha beta`).join(' '),
+  'retry '.repeat(700),
+];

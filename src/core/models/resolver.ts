@@ -27,7 +27,7 @@ export interface ResolveOptions {
 }
 
 /** Bump when the exporter's output changes, so cached exports are redone. */
-const EXPORT_FORMAT = 1;
+const EXPORT_FORMAT = 2;
 const MANIFEST = '.specialize-model.json';
 const TORCH_WEIGHTS = ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'pytorch_model.bin.index.json'];
 const SHIPPED_ONNX = ['onnx/model.onnx', 'model.onnx'];

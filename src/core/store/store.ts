@@ -231,6 +231,19 @@ export class Store {
     return found;
   }
 
+  /** Vectors stored for a model version (0 when none). */
+  async vectorCount(version: string): Promise<number> {
+    const table = this.vectorTables.get(version) ?? (await this.vectorTableIfExists(version));
+    return table ? table.countRows() : 0;
+  }
+
+  /** The ANN index type of a model version's vectors, or undefined while search is exact. */
+  async vectorIndexType(version: string): Promise<string | undefined> {
+    const table = await this.vectorTableIfExists(version);
+    const index = (await table?.listIndices())?.find((candidate) => candidate.columns.includes('vector'));
+    return index?.indexType;
+  }
+
   async setActiveModel(version: string): Promise<void> {
     if (!this.manifest.models[version]) throw new SpecializeError(`The index has no model version ${version}.`, `Known versions: ${Object.keys(this.manifest.models).join(', ') || 'none'}.`, 'not-found');
     this.manifest = { ...this.manifest, activeModel: version };
@@ -295,13 +308,19 @@ export class Store {
   }
 
   /** The vector table of a model version, also when an interrupted run made it but never recorded it. */
-  private async vectorTable(version: string, dimension: number): Promise<lancedb.Table | undefined> {
+  private async vectorTableIfExists(version: string): Promise<lancedb.Table | undefined> {
     let table = this.vectorTables.get(version);
     if (!table) {
       if (!(await this.db.tableNames()).includes(vectorTableName(version))) return undefined;
       table = await this.db.openTable(vectorTableName(version));
       this.vectorTables.set(version, table);
     }
+    return table;
+  }
+
+  private async vectorTable(version: string, dimension: number): Promise<lancedb.Table | undefined> {
+    const table = await this.vectorTableIfExists(version);
+    if (!table) return undefined;
     const field = (await table.schema()).fields.find((f) => f.name === 'vector');
     const size = (field?.type as { listSize?: number } | undefined)?.listSize;
     if (size !== dimension) throw corrupt(this.dir, `vectors of ${version} have ${size} dimensions, the model has ${dimension}`);
