@@ -35,7 +35,7 @@ describe('downloading a model from a Hugging Face-compatible endpoint', () => {
       const download = url.pathname.match(/^\/acme\/(tiny|broken)\/resolve\/main\/(.+)$/);
       if (download && files.includes(download[2] as string)) {
         const bytes = fs.readFileSync(path.join(modelDir, download[2] as string));
-        if (corrupt && download[2] === 'model.safetensors') bytes[bytes.length - 1] ^= 0xff;
+        if (corrupt && download[2] === 'model.safetensors') bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
         response.end(bytes);
         return;
       }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecializeError, throwIfAborted } from '../errors';
 import type { PassageInput } from '../store/store';
+import { sha256Hex } from '../util/hash';
 
 /**
  * A first, deliberately simple ingestion: every readable text file under the given roots becomes
@@ -33,6 +34,8 @@ export async function scanTextFolders(roots: readonly string[], options: { signa
     }
   }
   for (const root of resolvedRoots) {
+    // Roots may share a folder name (two "docs" folders); ids stay unique by keying on the full path.
+    const rootKey = sha256Hex(root).slice(0, 8);
     for await (const file of walk(root, skip)) {
       throwIfAborted(options.signal, 'indexing');
       const relative = path.relative(root, file).split(path.sep).join('/');
@@ -58,7 +61,7 @@ export async function scanTextFolders(roots: readonly string[], options: { signa
       }
       summary.files += 1;
       for (const chunk of chunks) {
-        passages.push({ id: `${path.basename(root)}/${relative}#L${chunk.startLine}-${chunk.endLine}`, root, path: relative, title: relative, text: chunk.text, startLine: chunk.startLine, endLine: chunk.endLine });
+        passages.push({ id: `${rootKey}:${relative}#L${chunk.startLine}-${chunk.endLine}`, root, path: relative, title: relative, text: chunk.text, startLine: chunk.startLine, endLine: chunk.endLine });
       }
     }
   }

@@ -35,6 +35,8 @@ export interface VectorSummary {
   embedded: number;
   removed: number;
   total: number;
+  /** Seconds spent building or updating the ANN index (0 while search is exact). */
+  indexSeconds: number;
 }
 
 export interface ScoredId {
@@ -196,9 +198,11 @@ export class Store {
       report();
     }
     const vectorTable = await this.vectorTable(version, embedder.dimension);
+    const indexStarted = performance.now();
     if (vectorTable) await this.ensureVectorIndex(vectorTable);
+    const indexSeconds = (performance.now() - indexStarted) / 1000;
     await this.recordModel({ version, modelId, precision: embedder.precision, dimension: embedder.dimension, table: vectorTableName(version), updated: new Date().toISOString() });
-    return { version, embedded: todo.length, removed: stale.length, total: passages.size };
+    return { version, embedded: todo.length, removed: stale.length, total: passages.size, indexSeconds };
   }
 
   /** Nearest passages by inner product (cosine on normalised vectors). */
