@@ -49,3 +49,17 @@ describe('BM25', () => {
     expect(tied.search('words', 2).map((r) => r.id)).toEqual(['x', 'y']);
   });
 });
+
+describe('BM25 top-k selection', () => {
+  it('returns exactly what a full sort would, on a corpus large enough to need selection', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const words = ['flow', 'wing', 'heat', 'shock', 'layer', 'plate', 'mach', 'drag', 'lift', 'jet'];
+    const docs = Array.from({ length: 3000 }, (_, i) => ({ id: `d${String(i).padStart(4, '0')}`, terms: encodeTermCounts(Array.from({ length: 1 + Math.floor(random() * 12) }, () => words[Math.floor(random() * words.length)]).join(' ')) }));
+    const index = Bm25Index.build(docs);
+    const all = index.search('flow wing shock drag', 3000);
+    const sorted = [...all].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+    expect(all).toEqual(sorted);
+    for (const k of [1, 10, 57]) expect(index.search('flow wing shock drag', k)).toEqual(sorted.slice(0, k));
+  });
+});

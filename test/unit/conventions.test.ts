@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readConventions } from '../../src/core/models/conventions';
+import { readConventions, vectorDistance } from '../../src/core/models/conventions';
 import { tempDir } from '../helpers/env';
 
 function modelFolder(files: Record<string, unknown>): string {
@@ -65,6 +65,23 @@ describe('model conventions', () => {
     expect(plain).toMatchObject({ pooling: 'mean', normalize: true, maxSeqLength: 512, dimension: 64 });
     expect(plain.sources.join(' ')).toContain('defaults');
     expect(readConventions(dir, { pooling: 'cls', queryPrompt: 'q: ' })).toMatchObject({ pooling: 'cls', queryPrompt: 'q: ' });
+  });
+
+  it('reads the similarity function and picks the vector distance from it', () => {
+    const folder = (similarity: string, normalize: boolean) =>
+      modelFolder({
+        'config.json': { hidden_size: 32 },
+        'modules.json': normalize ? modules('Transformer', 'Pooling', 'Normalize') : modules('Transformer', 'Pooling'),
+        '1_Pooling/config.json': { embedding_dimension: 32, pooling_mode: 'cls' },
+        'config_sentence_transformers.json': { similarity_fn_name: similarity },
+      });
+    expect(readConventions(folder('dot', false)).similarity).toBe('dot');
+    expect(vectorDistance(readConventions(folder('dot', false)))).toBe('dot');
+    // Normalised vectors rank the same by dot and cosine; cosine is what the ANN index does well.
+    expect(vectorDistance(readConventions(folder('dot', true)))).toBe('cosine');
+    expect(vectorDistance(readConventions(folder('euclidean', false)))).toBe('l2');
+    expect(readConventions(modelFolder({ 'config.json': { hidden_size: 8 } })).similarity).toBe('cosine');
+    expect(() => readConventions(folder('manhattan', false))).toThrow(/compares vectors by "manhattan"/);
   });
 
   it('refuses modules it cannot run and ambiguous pooling, naming the problem', () => {

@@ -29,6 +29,8 @@ export class Bm25Index {
   private readonly termIds = new Map<string, number>();
   private postingDocs: Int32Array[] = [];
   private postingCounts: Uint16Array[] = [];
+  /** Score accumulator reused across queries; only touched entries are reset after each search. */
+  private scratch = new Float64Array(0);
 
   private constructor(private readonly parameters: Bm25Parameters) {}
 
@@ -82,7 +84,8 @@ export class Bm25Index {
     }
     if (queryCounts.size === 0) return [];
     const n = this.ids.length;
-    const scores = new Float64Array(n);
+    if (this.scratch.length !== n) this.scratch = new Float64Array(n);
+    const scores = this.scratch;
     const touched: number[] = [];
     for (const [termId, queryCount] of queryCounts) {
       const docs = this.postingDocs[termId] as Int32Array;
@@ -95,20 +98,47 @@ export class Bm25Index {
         scores[doc] = (scores[doc] as number) + (weight * tf) / (tf + (this.norms[doc] as number));
       }
     }
-    return topK(touched, scores, this.ids, k).map((doc) => ({ id: this.ids[doc] as string, score: scores[doc] as number }));
+    const best = topK(touched, scores, this.ids, k).map((doc) => ({ id: this.ids[doc] as string, score: scores[doc] as number }));
+    for (const doc of touched) scores[doc] = 0;
+    return best;
   }
 }
 
-/** The k best documents by score, ties broken by id. */
-function topK(candidates: number[], scores: Float64Array, ids: readonly string[], k: number): number[] {
-  let kept = candidates;
-  if (kept.length > k) {
-    // Cut at the k-th best score first: a typed-array sort of plain numbers is far cheaper than a
-    // comparator sort with tie-breaks over every touched document.
-    const sorted = Float64Array.from(kept, (doc) => scores[doc] as number).sort();
-    const threshold = sorted[sorted.length - k] as number;
-    kept = kept.filter((doc) => (scores[doc] as number) >= threshold);
+/**
+ * The k best documents by score, ties broken by the smaller id. A size-k min-heap over the touched
+ * documents: a long query touches tens of thousands of documents, and sorting them all cost more
+ * than scoring them.
+ */
+function topK(candidates: readonly number[], scores: Float64Array, ids: readonly string[], k: number): number[] {
+  // `worse(a, b)`: a ranks below b.
+  const worse = (a: number, b: number) => (scores[a] as number) < (scores[b] as number) || (scores[a] === scores[b] && (ids[a] as string) > (ids[b] as string));
+  const heap: number[] = [];
+  const siftDown = (from: number) => {
+    let i = from;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && worse(heap[left] as number, heap[smallest] as number)) smallest = left;
+      if (right < heap.length && worse(heap[right] as number, heap[smallest] as number)) smallest = right;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest] as number, heap[i] as number];
+      i = smallest;
+    }
+  };
+  for (const doc of candidates) {
+    if (heap.length < k) {
+      heap.push(doc);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i] as number, heap[parent] as number)) break;
+        [heap[i], heap[parent]] = [heap[parent] as number, heap[i] as number];
+        i = parent;
+      }
+    } else if (worse(heap[0] as number, doc)) {
+      heap[0] = doc;
+      siftDown(0);
+    }
   }
-  const compare = (a: number, b: number) => (scores[b] as number) - (scores[a] as number) || ((ids[a] as string) < (ids[b] as string) ? -1 : 1);
-  return kept.sort(compare).slice(0, k);
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

@@ -15,6 +15,8 @@ export interface ModelConventions {
   /** Maximum tokens per input, special tokens included; longer inputs are truncated. */
   maxSeqLength: number;
   dimension: number;
+  /** How the model compares vectors (sentence-transformers `similarity_fn_name`). */
+  similarity: Similarity;
   /** Text prepended to queries and to passages (sentence-transformers prompts). */
   queryPrompt: string;
   passagePrompt: string;
@@ -23,9 +25,23 @@ export interface ModelConventions {
 }
 
 export type PoolingMode = 'cls' | 'mean' | 'max' | 'mean_sqrt_len' | 'lasttoken';
+export type Similarity = 'cosine' | 'dot' | 'euclidean';
 
 /** Overrides for models whose folder does not say (plain Hugging Face checkpoints). */
 export type ConventionOverrides = Partial<Pick<ModelConventions, 'pooling' | 'normalize' | 'maxSeqLength' | 'queryPrompt' | 'passagePrompt'>>;
+
+export type VectorDistance = 'cosine' | 'dot' | 'l2';
+
+/**
+ * The distance a vector index should use for this model. The embedder stores normalised vectors
+ * for normalising and cosine models, and for those cosine ranks exactly like the dot product:
+ * LanceDB 0.31's HNSW index with dot distance recalled only 0.62 of the true top 10 on the dev
+ * collections, with cosine 0.99.
+ */
+export function vectorDistance(conventions: Pick<ModelConventions, 'similarity' | 'normalize'>): VectorDistance {
+  if (conventions.normalize || conventions.similarity === 'cosine') return 'cosine';
+  return conventions.similarity === 'dot' ? 'dot' : 'l2';
+}
 
 const SUPPORTED_MODULES = new Set(['Transformer', 'Pooling', 'Normalize']);
 
@@ -68,7 +84,12 @@ export function readConventions(modelDir: string, overrides: ConventionOverrides
     if (!Number.isFinite(maxSeqLength)) maxSeqLength = 512;
   }
 
-  const prompts = (readJson(modelDir, 'config_sentence_transformers.json')?.prompts ?? {}) as Record<string, unknown>;
+  const stTopConfig = readJson(modelDir, 'config_sentence_transformers.json');
+  const prompts = (stTopConfig?.prompts ?? {}) as Record<string, unknown>;
+  const similarity = stringOr(stTopConfig?.similarity_fn_name, 'cosine');
+  if (similarity !== 'cosine' && similarity !== 'dot' && similarity !== 'euclidean') {
+    throw invalid(modelDir, `it compares vectors by "${similarity}"; Specialize supports cosine, dot and euclidean`);
+  }
   const queryPrompt = stringOr(prompts.query, '');
   const passagePrompt = stringOr(prompts.document ?? prompts.passage ?? prompts.corpus, '');
   if (Object.keys(prompts).length > 0) sources.push('config_sentence_transformers.json prompts');
@@ -88,6 +109,7 @@ export function readConventions(modelDir: string, overrides: ConventionOverrides
     normalize: overrides.normalize ?? normalize,
     maxSeqLength: overrides.maxSeqLength ?? maxSeqLength,
     dimension,
+    similarity,
     queryPrompt: overrides.queryPrompt ?? queryPrompt,
     passagePrompt: overrides.passagePrompt ?? passagePrompt,
     sources,

@@ -17,6 +17,9 @@ export interface PassageRow {
   terms: string;
 }
 
+/** A passage as search results carry it (the analyzed terms and search text stay on disk). */
+export type StoredPassage = Omit<PassageRow, 'search_text' | 'terms'>;
+
 export interface VectorRow {
   id: string;
   hash: string;

@@ -9,7 +9,8 @@ import { Bm25Index } from '../lexical/bm25Index';
 import { encodeTermCounts } from '../lexical/analyzer';
 import { sha256Hex } from '../util/hash';
 import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type ModelEntry, type StoreManifest } from './manifest';
-import { passageSchema, vectorSchema, type PassageRow, type VectorRow } from './schema';
+import { vectorDistance, type VectorDistance } from '../models/conventions';
+import { passageSchema, vectorSchema, type PassageRow, type StoredPassage, type VectorRow } from './schema';
 import { chunked, sqlIn } from './sql';
 
 /** A passage to store. Ids are stable keys chosen by the caller (e.g. path and line range). */
@@ -62,8 +63,12 @@ const WRITE_BATCH = 1000;
 const EMBED_COMMIT_BATCH = 512;
 /** Ids per `IN (...)` filter, to keep SQL strings small. */
 const FILTER_CHUNK = 500;
-/** Exact search stays fast (tens of ms) up to about this many 384-d vectors on two cores. */
-export const DEFAULT_ANN_THRESHOLD = 50_000;
+/**
+ * LanceDB's flat scan costs about 1 ms per 1,000 vectors (384-d, 2 cores): 10 ms at 10k, 53 ms at
+ * 100k. Past 10k rows the HNSW index answers in 2-5 ms with recall@10 of 0.99-1.0 on the dev
+ * collections (bench/README.md), so it takes over there. Evaluation always searches exactly.
+ */
+export const DEFAULT_ANN_THRESHOLD = 10_000;
 
 /**
  * The index on disk: an embedded LanceDB database with one `passages` table (text, metadata and
@@ -73,9 +78,16 @@ export const DEFAULT_ANN_THRESHOLD = 50_000;
  */
 export class Store {
   private passagesTable: lancedb.Table | undefined;
-  /** BM25 index of the passages table, rebuilt when the table's version moves on. */
-  private lexical: { tableVersion: number; index: Bm25Index } | undefined;
+  /**
+   * What is kept in memory about the passages table, rebuilt from one scan whenever the table's
+   * version moves on: the BM25 index, and each passage's row id so results are fetched by
+   * position instead of by scanning for their ids.
+   */
+  private catalog: PassageCatalog | undefined;
   private readonly vectorTables = new Map<string, lancedb.Table>();
+  private readonly vectorIndexed = new Map<string, boolean>();
+  /** Vector tables whose dimension was checked against the model (once per table, not per query). */
+  private readonly checkedDimensions = new Map<string, number>();
 
   private constructor(
     readonly dir: string,
@@ -199,39 +211,46 @@ export class Store {
     }
     const vectorTable = await this.vectorTable(version, embedder.dimension);
     const indexStarted = performance.now();
-    if (vectorTable) await this.ensureVectorIndex(vectorTable);
+    if (vectorTable) await this.ensureVectorIndex(vectorTable, vectorDistance(embedder.model.conventions));
+    this.vectorIndexed.delete(version);
     const indexSeconds = (performance.now() - indexStarted) / 1000;
     await this.recordModel({ version, modelId, precision: embedder.precision, dimension: embedder.dimension, table: vectorTableName(version), updated: new Date().toISOString() });
     return { version, embedded: todo.length, removed: stale.length, total: passages.size, indexSeconds };
   }
 
-  /** Nearest passages by inner product (cosine on normalised vectors). */
-  async searchDense(version: string, vector: Float32Array, k: number, options: { exact?: boolean } = {}): Promise<ScoredId[]> {
+  /** Nearest passages by the model's similarity; the score is the similarity itself. */
+  async searchDense(version: string, vector: Float32Array, k: number, options: { exact?: boolean; distance?: VectorDistance } = {}): Promise<ScoredId[]> {
     const table = await this.vectorTable(version, vector.length);
     if (!table) {
       throw new SpecializeError(`The index has no vectors for model version ${version}.`, 'Run `specialize index` with this model to embed the passages.', 'not-found');
     }
-    let query = table.vectorSearch(vector).distanceType('dot').select(['id', '_distance']).limit(k);
-    if (options.exact) query = query.bypassVectorIndex();
-    else query = query.nprobes(DENSE_NPROBES).refineFactor(DENSE_REFINE);
+    const indexed = !options.exact && (await this.hasVectorIndex(version));
+    // A flat scan computes dot products fastest; the vectors of cosine models are stored
+    // normalised, so dot ranks exactly like cosine, the distance the ANN index is built with.
+    const distance = !indexed && options.distance === 'cosine' ? 'dot' : (options.distance ?? 'cosine');
+    let query = table.vectorSearch(vector).distanceType(distance).select(['id', '_distance']).limit(k);
+    query = indexed ? query.ef(Math.max(ANN_MIN_EF, 4 * k)).refineFactor(ANN_REFINE) : query.bypassVectorIndex();
     const rows = (await query.toArray()) as { id: string; _distance: number }[];
-    // LanceDB's dot "distance" is 1 - dot.
-    return rows.map((row) => ({ id: row.id, score: 1 - row._distance }));
+    // LanceDB reports distances: 1 - cosine, 1 - dot, or squared L2.
+    return rows.map((row) => ({ id: row.id, score: distance === 'l2' ? -row._distance : 1 - row._distance }));
   }
 
   /** BM25 over titles and text (Lucene analysis and scoring, k1 0.9, b 0.4). */
   async searchBm25(query: string, k: number): Promise<ScoredId[]> {
-    const index = await this.lexicalIndex();
-    return index ? index.search(query, k) : [];
+    const catalog = await this.passageCatalog();
+    return catalog ? catalog.bm25.search(query, k) : [];
   }
 
-  async fetchPassages(ids: readonly string[]): Promise<Map<string, PassageRow>> {
-    const found = new Map<string, PassageRow>();
-    if (!this.passagesTable || ids.length === 0) return found;
-    for (const batch of chunked([...new Set(ids)], FILTER_CHUNK)) {
-      const rows = (await this.passagesTable.query().where(sqlIn('id', batch)).toArray()) as PassageRow[];
-      for (const row of rows) found.set(row.id, row);
-    }
+  async fetchPassages(ids: readonly string[]): Promise<Map<string, StoredPassage>> {
+    const found = new Map<string, StoredPassage>();
+    const catalog = await this.passageCatalog();
+    if (!catalog || ids.length === 0) return found;
+    const rowIds = [...new Set(ids)].flatMap((id) => {
+      const rowId = catalog.rowIds.get(id);
+      return rowId === undefined ? [] : [rowId];
+    });
+    const rows = (await (this.passagesTable as lancedb.Table).takeRowIds(rowIds).select(PASSAGE_COLUMNS).toArray()) as StoredPassage[];
+    for (const row of rows) found.set(row.id, row);
     return found;
   }
 
@@ -239,6 +258,16 @@ export class Store {
   async vectorCount(version: string): Promise<number> {
     const table = this.vectorTables.get(version) ?? (await this.vectorTableIfExists(version));
     return table ? table.countRows() : 0;
+  }
+
+  /** Cached per version; reset whenever syncVectors may have built an index. */
+  private async hasVectorIndex(version: string): Promise<boolean> {
+    let indexed = this.vectorIndexed.get(version);
+    if (indexed === undefined) {
+      indexed = (await this.vectorIndexType(version)) !== undefined;
+      this.vectorIndexed.set(version, indexed);
+    }
+    return indexed;
   }
 
   /** The ANN index type of a model version's vectors, or undefined while search is exact. */
@@ -324,12 +353,14 @@ export class Store {
 
   private async vectorTable(version: string, dimension: number): Promise<lancedb.Table | undefined> {
     const table = await this.vectorTableIfExists(version);
-    if (!table) return undefined;
+    if (!table || this.checkedDimensions.get(version) === dimension) return table;
     const field = (await table.schema()).fields.find((f) => f.name === 'vector');
     const size = (field?.type as { listSize?: number } | undefined)?.listSize;
     if (size !== dimension) throw corrupt(this.dir, `vectors of ${version} have ${size} dimensions, the model has ${dimension}`);
+    this.checkedDimensions.set(version, dimension);
     return table;
   }
+
 
   private async readIdHashes(table: lancedb.Table | undefined, roots?: ReadonlySet<string>): Promise<Map<string, string>> {
     const result = new Map<string, string>();
@@ -348,26 +379,27 @@ export class Store {
     return texts;
   }
 
-  private async lexicalIndex(): Promise<Bm25Index | undefined> {
+  private async passageCatalog(): Promise<PassageCatalog | undefined> {
     const table = this.passagesTable;
     if (!table) return undefined;
     const tableVersion = await table.version();
-    if (this.lexical?.tableVersion !== tableVersion) {
-      const rows = (await table.query().select(['id', 'terms']).toArray()) as { id: string; terms: string }[];
-      this.lexical = { tableVersion, index: Bm25Index.build(rows) };
+    if (this.catalog?.tableVersion !== tableVersion) {
+      const rows = (await table.query().select(['id', 'terms']).withRowId().toArray()) as { id: string; terms: string; _rowid: bigint }[];
+      this.catalog = { tableVersion, bm25: Bm25Index.build(rows), rowIds: new Map(rows.map((row) => [row.id, row._rowid])) };
     }
-    return this.lexical.index;
+    return this.catalog;
   }
 
   /** Exact search below the threshold; above it an ANN index, kept current as rows change. */
-  private async ensureVectorIndex(table: lancedb.Table): Promise<void> {
+  private async ensureVectorIndex(table: lancedb.Table, distance: VectorDistance): Promise<void> {
     const index = (await table.listIndices()).find((candidate) => candidate.columns.includes('vector'));
     if (index) {
       if (await hasUnindexedRows(table, index.name)) await table.optimize();
     } else if ((await table.countRows()) >= (this.options.annThreshold ?? DEFAULT_ANN_THRESHOLD)) {
-      // HNSW over scalar-quantised vectors builds in seconds; the refine step at query time
-      // re-ranks its candidates on the full vectors, so recall stays close to exact search.
-      await table.createIndex('vector', { config: lancedb.Index.hnswSq({ distanceType: 'dot', numPartitions: 1 }) });
+      // HNSW over scalar-quantised vectors builds in seconds (16 s at 100k × 384 on 2 cores); the
+      // refine step at query time re-ranks candidates on the full vectors, so recall stays close
+      // to exact search (see ANN_MIN_EF).
+      await table.createIndex('vector', { config: lancedb.Index.hnswSq({ distanceType: distance, numPartitions: 1 }) });
     }
   }
 
@@ -378,9 +410,22 @@ export class Store {
   }
 }
 
-/** ANN search settings: probe every partition (HNSW uses one) and re-rank 4k candidates exactly. */
-const DENSE_NPROBES = 1;
-const DENSE_REFINE = 4;
+interface PassageCatalog {
+  tableVersion: number;
+  bm25: Bm25Index;
+  rowIds: Map<string, bigint>;
+}
+
+/** What a search result needs; `terms` and `search_text` stay on disk. */
+const PASSAGE_COLUMNS = ['id', 'hash', 'root', 'path', 'title', 'text', 'start_line', 'end_line'];
+
+/**
+ * HNSW search breadth and exact re-ranking. LanceDB's default ef (1.5 k) found under half of the
+ * true top 10 at 100k passages; ef ≥ 256 with a 2× refine found 0.89 there (and 1.0 on the
+ * 2.4k-passage dev collections) for about 2 ms per query.
+ */
+const ANN_MIN_EF = 256;
+const ANN_REFINE = 2;
 
 export function vectorTableName(version: string): string {
   return `vectors__${version.replace(/[^A-Za-z0-9_]/g, '_')}`;
