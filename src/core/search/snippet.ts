@@ -15,11 +15,15 @@ export function makeSnippet(text: string, query: string, maxChars = 300, context
     }
   });
   const start = Math.max(0, best - (bestScore > 0 ? context : 0));
-  const excerpt = lines
-    .slice(start, start + 2 * context + 1)
-    .join('\n')
-    .trim();
+  const excerpt = dedent(lines.slice(start, start + 2 * context + 1)).join('\n').trim();
   return { text: excerpt.length > maxChars ? `${excerpt.slice(0, maxChars - 1)}…` : excerpt, lineOffset: start };
+}
+
+/** Removes the indentation the lines share, so code excerpts keep their relative layout. */
+function dedent(lines: readonly string[]): string[] {
+  const indents = lines.filter((line) => line.trim() !== '').map((line) => (line.match(/^[ \t]*/) as RegExpMatchArray)[0].length);
+  const common = indents.length > 0 ? Math.min(...indents) : 0;
+  return lines.map((line) => line.slice(common));
 }
 
 function words(text: string): string[] {
