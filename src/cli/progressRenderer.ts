@@ -63,7 +63,9 @@ function lineRenderer(): ProgressListener & { stop(): void } {
     const rate = elapsed > 0 ? event.done / elapsed : 0;
     const eta = rate > 0 && event.total > event.done ? ` ETA ${formatDuration((event.total - event.done) / rate)}` : '';
     const total = event.total > 0 ? `/${formatCount(event.total, event.unit)}` : '';
-    process.stderr.write(`${event.stage}: ${formatCount(event.done, event.unit)}${total} ${event.unit}${eta}${event.message ? ` (${event.message})` : ''}\n`);
+    // A stage that has not counted anything yet (total unknown) just announces itself.
+    const count = event.total === 0 && event.done === 0 ? '' : ` ${formatCount(event.done, event.unit)}${total} ${event.unit}${eta}`;
+    process.stderr.write(`${event.stage}:${count}${event.message ? ` ${event.message}` : ''}\n`);
   };
   return Object.assign(listener, { stop: () => undefined });
 }

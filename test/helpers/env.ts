@@ -7,8 +7,14 @@ export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cacheDir = path.join(repoRoot, 'test', '.cache');
 export const python = path.join(repoRoot, '.venv', 'bin', 'python');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
-/** Real collections shared by the project's machines (absent elsewhere). */
-export const sharedDatasets = path.resolve(repoRoot, '..', 'shared', 'datasets');
+/**
+ * Real collections shared by the project's machines: SPECIALIZE_DATASETS, else `../shared/datasets`
+ * beside the checkout, else the project's usual location (a clone may live anywhere).
+ */
+export const sharedDatasets =
+  [process.env.SPECIALIZE_DATASETS, path.resolve(repoRoot, '..', 'shared', 'datasets'), '/work/shared/datasets'].find(
+    (dir): dir is string => dir !== undefined && fs.existsSync(path.join(dir, 'med')),
+  ) ?? path.resolve(repoRoot, '..', 'shared', 'datasets');
 
 /** A fresh temporary folder, removed when the process exits. */
 export function tempDir(prefix = 'specialize-test-'): string {
