@@ -41,6 +41,8 @@ const builds = [
   { ...nodeCommon, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...nativeExternals] },
   { ...nodeCommon, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: nativeExternals },
   { ...nodeCommon, entryPoints: ['src/core/embed/worker.ts'], outfile: 'dist/embedWorker.js', external: nativeExternals },
+  // The search view runs in the webview (a browser), not in Node.
+  { ...nodeCommon, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];
 
 async function main() {

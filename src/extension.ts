@@ -1,29 +1,39 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './vscode/commands';
-import { setStatus, type Services } from './vscode/services';
+import { SearchSession } from './vscode/searchSession';
+import { SearchViewProvider } from './vscode/searchView';
+import { setStatus, storeDir, type Services } from './vscode/services';
+
+let services: Services | undefined;
 
 /**
- * Thin activation: build the services, register the command table, and turn any activation error
- * into a visible message instead of a silently dead extension.
+ * Thin activation: build the services, register the command table and the search view, and turn
+ * any activation error into a visible message instead of a silently dead extension.
  */
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Specialize', { log: true });
   context.subscriptions.push(log);
   try {
     const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
-    status.command = 'specialize.search';
+    status.command = 'specialize.focusSearch';
     context.subscriptions.push(status);
-    const services: Services = { context, log, status };
+    services = { context, log, status, search: new SearchSession(() => storeDir(context)) };
+    const view = new SearchViewProvider(services);
+    services.onIndexState = (state, detail) => view.showIndexState(state, detail);
+    context.subscriptions.push(vscode.window.registerWebviewViewProvider(SearchViewProvider.viewType, view));
     for (const [id, handler] of Object.entries(COMMANDS)) {
-      context.subscriptions.push(vscode.commands.registerCommand(id, () => handler(services)));
+      const bound = services;
+      context.subscriptions.push(vscode.commands.registerCommand(id, () => handler(bound)));
     }
-    setStatus(services, '$(search) Specialize', 'Semantic search over this workspace');
+    setStatus(services, '$(search) Specialize', services.search.hasIndex() ? 'Semantic search over this workspace' : 'No index yet: run Specialize: Index Workspace');
+    log.info('Specialize activated');
   } catch (error) {
     log.error(`Activation failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     void vscode.window.showErrorMessage(`Specialize could not start: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-export function deactivate(): void {
-  // Subscriptions dispose everything activate() created.
+export async function deactivate(): Promise<void> {
+  // Worker threads and the open store are not subscriptions; close them so the host exits cleanly.
+  await services?.search.invalidate();
 }

@@ -1,8 +1,8 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isSpecializeError } from '../core/errors';
-import { indexFolders, openSearch } from '../core/indexFolders';
+import { indexFolders } from '../core/indexFolders';
 import type { SearchResult } from '../core/search/searcher';
+import { openResult } from './searchView';
 import { setStatus, storeDir, type Services } from './services';
 
 type CommandHandler = (services: Services) => Promise<void>;
@@ -11,13 +11,16 @@ type CommandHandler = (services: Services) => Promise<void>;
 export const COMMANDS: Record<string, CommandHandler> = {
   'specialize.indexWorkspace': indexWorkspace,
   'specialize.search': search,
+  'specialize.focusSearch': async () => {
+    await vscode.commands.executeCommand('specialize.searchView.focus');
+  },
   'specialize.cancel': async (services) => services.cancelRunning?.(),
   'specialize.showLogs': async (services) => services.log.show(),
 };
 
 async function indexWorkspace(services: Services): Promise<void> {
   const folders = vscode.workspace.workspaceFolders?.map((folder) => folder.uri.fsPath) ?? [];
-  const store = storeDir(services);
+  const store = storeDir(services.context);
   if (folders.length === 0 || !store) {
     void vscode.window.showWarningMessage('Specialize: open a folder or workspace first; there is nothing to index.');
     return;
@@ -26,11 +29,17 @@ async function indexWorkspace(services: Services): Promise<void> {
     void vscode.window.showWarningMessage('Specialize indexes only trusted workspaces. Trust this workspace to index it.');
     return;
   }
+  if (services.cancelRunning) {
+    void vscode.window.showInformationMessage('Specialize is already indexing this workspace.');
+    return;
+  }
+  await services.search.invalidate();
+  services.onIndexState?.('indexing', 'Indexing…');
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Specialize: indexing', cancellable: true }, async (progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
     services.cancelRunning = () => controller.abort();
-    let lastPercent = 0;
+    let reported = 0;
     try {
       const report = await indexFolders({
         folders,
@@ -38,15 +47,20 @@ async function indexWorkspace(services: Services): Promise<void> {
         signal: controller.signal,
         onProgress: (event) => {
           const percent = event.total > 0 ? Math.floor((100 * event.done) / event.total) : 0;
-          progress.report({ message: `${event.stage} ${event.done}/${event.total || '?'}`, increment: event.stage === 'embed passages' ? Math.max(0, percent - lastPercent) : 0 });
-          if (event.stage === 'embed passages') lastPercent = percent;
-          setStatus(services, `$(sync~spin) Specialize ${percent}%`, `${event.stage}: ${event.done}/${event.total}`);
+          // The notification's bar follows the embedding stage, which is nearly all of the time.
+          const increment = event.stage === 'embed passages' ? Math.max(0, percent - reported) : 0;
+          if (event.stage === 'embed passages') reported = Math.max(reported, percent);
+          progress.report({ message: `${event.stage} ${event.done}/${event.total || '?'}`, increment });
+          setStatus(services, `$(sync~spin) Specialize ${event.stage === 'embed passages' ? `${percent}%` : ''}`.trim(), `${event.stage}: ${event.done}/${event.total}`);
         },
       });
-      services.log.info(`Indexed ${report.scan.files} files, ${report.scan.passages} passages, ${report.vectors.embedded} embedded, in ${report.seconds.toFixed(1)} s`);
-      setStatus(services, '$(search) Specialize', `${report.scan.passages} passages indexed`);
+      const summary = `Indexed ${report.scan.files} files, ${report.scan.passages} passages (${report.vectors.embedded} embedded) in ${report.seconds.toFixed(1)} s`;
+      services.log.info(summary);
+      setStatus(services, '$(search) Specialize', summary);
+      services.onIndexState?.('ready', summary);
     } catch (error) {
       reportError(services, error);
+      services.onIndexState?.('error', isSpecializeError(error) ? `${error.message} ${error.fix}` : 'Indexing failed; see the Specialize logs.');
     } finally {
       services.cancelRunning = undefined;
     }
@@ -54,21 +68,16 @@ async function indexWorkspace(services: Services): Promise<void> {
 }
 
 async function search(services: Services): Promise<void> {
-  const store = storeDir(services);
-  if (!store) {
-    void vscode.window.showWarningMessage('Specialize: open a folder or workspace first.');
+  if (!services.search.hasIndex()) {
+    const choice = await vscode.window.showInformationMessage('Specialize: this workspace has no index yet.', 'Index Workspace');
+    if (choice) await vscode.commands.executeCommand('specialize.indexWorkspace');
     return;
   }
   const query = await vscode.window.showInputBox({ prompt: 'Search your workspace by meaning', placeHolder: 'e.g. how are retries scheduled?' });
   if (!query) return;
   try {
-    const opened = await openSearch(store, { needsModel: true });
-    let results: SearchResult[];
-    try {
-      results = await opened.searcher.search(query, { mode: 'hybrid', k: 20 });
-    } finally {
-      await opened.close();
-    }
+    const opened = await services.search.get();
+    const results: SearchResult[] = await opened.searcher.search(query, { mode: 'hybrid', k: 20 });
     const picked = await vscode.window.showQuickPick(
       results.map((result) => ({
         label: `${result.path}${result.startLine !== null ? `:${result.startLine}` : ''}`,
@@ -78,10 +87,7 @@ async function search(services: Services): Promise<void> {
       })),
       { placeHolder: `${results.length} results for “${query}”`, matchOnDetail: true },
     );
-    if (!picked) return;
-    const document = await vscode.workspace.openTextDocument(path.join(picked.result.root, picked.result.path));
-    const line = Math.max(0, (picked.result.snippetLine ?? picked.result.startLine ?? 1) - 1);
-    await vscode.window.showTextDocument(document, { selection: new vscode.Range(line, 0, line, 0) });
+    if (picked) await openResult(picked.result.root, picked.result.path, picked.result.snippetLine ?? picked.result.startLine);
   } catch (error) {
     reportError(services, error);
   }

@@ -1,23 +1,29 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { SearchSession } from './searchSession';
 
-/** What every command needs: the log channel, the status bar item and where the index lives. */
+/** What every command needs: the log channel, the status bar item, the index and the search view. */
 export interface Services {
   context: vscode.ExtensionContext;
   log: vscode.LogOutputChannel;
   status: vscode.StatusBarItem;
+  search: SearchSession;
+  /** Updates the search view when indexing starts, ends or fails (set once the view provider exists). */
+  onIndexState?: (state: 'indexing' | 'ready' | 'error', detail: string) => void;
   /** Cancels the running long task (indexing), if any. */
   cancelRunning?: () => void;
 }
 
-export function storeDir(services: Services): string | undefined {
-  const base = services.context.storageUri?.fsPath;
+/** The workspace's index lives in VS Code's per-workspace storage, never in the user's folders. */
+export function storeDir(context: vscode.ExtensionContext): string | undefined {
+  const base = context.storageUri?.fsPath;
   return base ? path.join(base, 'index') : undefined;
 }
 
 export function setStatus(services: Services, text: string, tooltip: string): void {
   services.status.text = text;
-  services.status.tooltip = new vscode.MarkdownString(`${tooltip}\n\n[Open Logs](command:specialize.showLogs)`, true);
-  services.status.tooltip.isTrusted = true;
+  const markdown = new vscode.MarkdownString(`${tooltip}\n\n[Search](command:specialize.focusSearch) · [Rebuild Index](command:specialize.indexWorkspace) · [Open Logs](command:specialize.showLogs)`, true);
+  markdown.isTrusted = true;
+  services.status.tooltip = markdown;
   services.status.show();
 }

@@ -1,0 +1,140 @@
+/**
+ * The search view: a query field, a mode picker and the results. Runs inside the webview; talks
+ * to the extension only through the typed messages of src/protocol/webview.ts.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import type { IndexState, ResultItem, SearchModeName, ToExtension, ToWebview } from '../src/protocol/webview';
+
+interface VsCodeApi {
+  postMessage(message: ToExtension): void;
+  getState(): ViewState | undefined;
+  setState(state: ViewState): void;
+}
+
+interface ViewState {
+  query: string;
+  mode: SearchModeName;
+  results: ResultItem[];
+  status: string;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const RESULTS_PER_QUERY = 20;
+
+const queryField = element<HTMLInputElement>('query');
+const modeSelect = element<HTMLSelectElement>('mode');
+const status = element<HTMLElement>('status');
+const list = element<HTMLUListElement>('results');
+const indexButton = element<HTMLElement>('index-button');
+
+let state: ViewState = vscode.getState() ?? { query: '', mode: 'hybrid', results: [], status: '' };
+queryField.value = state.query;
+modeSelect.value = state.mode;
+render(state.results);
+setStatus(state.status);
+
+queryField.addEventListener('keydown', (event) => {
+  if ((event as KeyboardEvent).key === 'Enter') runSearch();
+});
+modeSelect.addEventListener('change', () => {
+  if (queryField.value.trim()) runSearch();
+});
+indexButton.addEventListener('click', () => vscode.postMessage({ type: 'index/build' }));
+list.addEventListener('click', (event) => openResult(event.target as HTMLElement));
+list.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') openResult(event.target as HTMLElement);
+});
+
+window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'search/results':
+      render(message.results);
+      save({ results: message.results, status: `${message.results.length} results · ${message.mode} · ${Math.round(message.elapsedMs)} ms` });
+      setStatus(state.status);
+      break;
+    case 'search/error':
+      render([]);
+      save({ results: [], status: `${message.message}${message.fix ? ` ${message.fix}` : ''}` });
+      setStatus(state.status, true);
+      break;
+    case 'index/status':
+      showIndexState(message.state, message.detail);
+      break;
+  }
+});
+
+vscode.postMessage({ type: 'view/ready' });
+
+function runSearch(): void {
+  const query = queryField.value.trim();
+  if (!query) return;
+  const mode = (modeSelect.value || 'hybrid') as SearchModeName;
+  save({ query, mode });
+  setStatus('Searching…');
+  vscode.postMessage({ type: 'search/run', query, mode, k: RESULTS_PER_QUERY });
+}
+
+function openResult(target: HTMLElement): void {
+  const item = target.closest<HTMLLIElement>('li.result');
+  if (!item) return;
+  const result = state.results[Number(item.dataset.index)];
+  if (result) vscode.postMessage({ type: 'result/open', root: result.root, path: result.path, line: result.snippetLine ?? result.startLine });
+}
+
+function render(results: readonly ResultItem[]): void {
+  list.replaceChildren(
+    ...results.map((result, index) => {
+      const item = document.createElement('li');
+      item.className = 'result';
+      item.tabIndex = 0;
+      item.dataset.index = String(index);
+      item.dataset.path = result.path;
+      item.dataset.line = String(result.snippetLine ?? result.startLine ?? '');
+      const head = document.createElement('div');
+      head.className = 'result-head';
+      const where = document.createElement('span');
+      where.className = 'result-path';
+      where.textContent = result.startLine !== null ? `${result.path}:${result.startLine}` : result.path;
+      where.title = result.title || result.path;
+      const score = document.createElement('span');
+      score.className = 'result-score';
+      score.textContent = result.score.toFixed(3);
+      score.title = Object.entries(result.scores)
+        .map(([name, value]) => `${name}: ${Number.isInteger(value) ? value : value.toFixed(4)}`)
+        .join('\n');
+      head.append(where, score);
+      const snippet = document.createElement('pre');
+      snippet.className = 'result-snippet';
+      snippet.textContent = result.snippet;
+      item.append(head, snippet);
+      return item;
+    }),
+  );
+}
+
+function showIndexState(indexState: IndexState, detail: string): void {
+  indexButton.hidden = indexState !== 'missing' && indexState !== 'error';
+  if (indexState !== 'ready' || !state.status) setStatus(detail, indexState === 'error');
+}
+
+function setStatus(text: string, isError = false): void {
+  status.textContent = text;
+  status.classList.toggle('error', isError);
+}
+
+function save(update: Partial<ViewState>): void {
+  state = { ...state, ...update };
+  vscode.setState(state);
+}
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`search view: #${id} is missing`);
+  return found as T;
+}
