@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { IndexState, ResultItem, SearchModeName, ToExtension, ToWebview } from '../src/protocol/webview';
+import type { IndexState, SearchResult, SearchMode, ToExtension, ToWebview } from '../src/protocol/webview';
 
 interface VsCodeApi {
   postMessage(message: ToExtension): void;
@@ -16,8 +16,8 @@ interface VsCodeApi {
 
 interface ViewState {
   query: string;
-  mode: SearchModeName;
-  results: ResultItem[];
+  mode: SearchMode;
+  results: SearchResult[];
   status: string;
 }
 
@@ -74,7 +74,7 @@ vscode.postMessage({ type: 'view/ready' });
 function runSearch(): void {
   const query = queryField.value.trim();
   if (!query) return;
-  const mode = (modeSelect.value || 'hybrid') as SearchModeName;
+  const mode = (modeSelect.value || 'hybrid') as SearchMode;
   save({ query, mode });
   setStatus('Searching…');
   vscode.postMessage({ type: 'search/run', query, mode, k: RESULTS_PER_QUERY });
@@ -87,7 +87,7 @@ function openResult(target: HTMLElement): void {
   if (result) vscode.postMessage({ type: 'result/open', root: result.root, path: result.path, line: result.snippetLine ?? result.startLine });
 }
 
-function render(results: readonly ResultItem[]): void {
+function render(results: readonly SearchResult[]): void {
   list.replaceChildren(
     ...results.map((result, index) => {
       const item = document.createElement('li');

@@ -4,10 +4,10 @@ import { vectorDistance } from '../models/conventions';
 import type { StoredPassage } from '../store/schema';
 import type { ScoredId, Store } from '../store/store';
 import { fuseReciprocalRank, RRF_K } from './rrf';
+import type { SearchMode, SearchResult } from './result';
 import { makeSnippet } from './snippet';
 
-export type SearchMode = 'dense' | 'bm25' | 'hybrid';
-export const SEARCH_MODES: readonly SearchMode[] = ['dense', 'bm25', 'hybrid'];
+export { SEARCH_MODES, type SearchMode, type SearchResult } from './result';
 
 export interface SearchOptions {
   mode?: SearchMode;
@@ -22,21 +22,6 @@ export interface SearchOptions {
   /** A query embedding computed in advance (batched), instead of embedding the text here. */
   queryVector?: Float32Array;
   signal?: AbortSignal;
-}
-
-export interface SearchResult {
-  id: string;
-  root: string;
-  path: string;
-  title: string;
-  startLine: number | null;
-  endLine: number | null;
-  snippet: string;
-  /** First line of the snippet in the file, when the passage's lines are known. */
-  snippetLine: number | null;
-  /** The score the results are ordered by (cosine, BM25 or fused). */
-  score: number;
-  scores: { dense?: number; bm25?: number; rrf?: number; denseRank?: number; bm25Rank?: number };
 }
 
 /** Longer queries are almost certainly a mistake (a pasted file); models read a few hundred tokens at most. */
