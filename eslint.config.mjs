@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.venv/**', 'test/.cache/**', 'coverage/**', 'trainer/**'] },
+  { ignores: ['dist/**', '**/node_modules/**', '.venv/**', 'test/.cache/**', 'test/e2e/.tools/**', 'test/e2e/.artifacts/**', 'coverage/**', 'trainer/**', 'bench/.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
