@@ -47,6 +47,24 @@ describe('store', () => {
     }
   });
 
+  it('can limit a sync to the files a watcher reported', async () => {
+    const store = await Store.open(path.join(tempDir(), 'index'), { create: true });
+    try {
+      await store.syncPassages(corpus);
+      // a.md was edited (now one passage a2), b.md was deleted; c.md and d.md are out of scope.
+      const summary = await store.syncPassages([passage('a2', 'Edited text.', { path: 'a.md' })], {
+        files: [
+          { root: '/ws', path: 'a.md' },
+          { root: '/ws', path: 'b.md' },
+        ],
+      });
+      expect(summary).toEqual({ added: 1, changed: 0, unchanged: 0, removed: 2 });
+      expect([...(await store.fetchPassages(['a', 'a2', 'b', 'c', 'd'])).keys()].sort()).toEqual(['a2', 'c', 'd']);
+    } finally {
+      store.close();
+    }
+  });
+
   it('embeds only new or changed passages, keeps one vector table per model version, and searches', async () => {
     const dir = path.join(tempDir(), 'index');
     const [first, second] = [await tinyModel({ seed: 1 }), await tinyModel({ seed: 2 })];

@@ -53,8 +53,18 @@ export class TextTokenizer {
     return this.prefix.length + this.tokenizer.encode(prompt, { add_special_tokens: false }).ids.length;
   }
 
+  /** Tokens the model would read for `text`, without truncation and without special tokens. */
+  countTokens(text: string): number {
+    return this.encodeBody(text).length;
+  }
+
+  /** Room for text in one input: the model's limit minus the special tokens around it. */
+  get textCapacity(): number {
+    return this.maxLength - this.prefix.length - this.suffix.length;
+  }
+
   encode(text: string): EncodedText {
-    const room = this.maxLength - this.prefix.length - this.suffix.length;
+    const room = this.textCapacity;
     let body = this.encodeBody(cutAtWhitespace(text, room * CHARS_PER_TOKEN_BOUND));
     // The cut text must still fill the budget; if it does not, the cut may have changed the result.
     if (body.length < room + 1 && text.length > room * CHARS_PER_TOKEN_BOUND) body = this.encodeBody(text);

@@ -144,15 +144,17 @@ export class Store {
   }
 
   /**
-   * Makes the stored passages of the given roots equal to `inputs`: writes new and changed ones,
-   * deletes those that vanished, leaves unchanged ones alone (their vectors stay valid).
+   * Makes the stored passages in scope equal to `inputs`: writes new and changed ones, deletes
+   * those that vanished, leaves unchanged ones alone (their vectors stay valid). The scope is the
+   * given files (a watcher's batch of changes), else the given roots, else the inputs' roots.
    */
-  async syncPassages(inputs: readonly PassageInput[], options: CallOptions & { roots?: readonly string[] } = {}): Promise<SyncSummary> {
+  async syncPassages(inputs: readonly PassageInput[], options: CallOptions & { roots?: readonly string[]; files?: readonly { root: string; path: string }[] } = {}): Promise<SyncSummary> {
     const rows = inputs.map(toRow);
     const unique = new Map(rows.map((row) => [row.id, row]));
     if (unique.size !== rows.length) throw new SpecializeError('Two passages share one id.', 'Give every passage a unique id.', 'invalid-input');
+    const files = options.files ? new Set(options.files.map((file) => fileKey(file.root, file.path))) : undefined;
     const roots = new Set(options.roots ?? rows.map((row) => row.root));
-    const existing = await this.readIdHashes(this.passagesTable, roots);
+    const existing = await this.readIdHashes(this.passagesTable, (row) => (files ? files.has(fileKey(row.root, row.path)) : roots.has(row.root)));
 
     const toWrite = rows.filter((row) => existing.get(row.id) !== row.hash);
     const added = toWrite.filter((row) => !existing.has(row.id)).length;
@@ -362,12 +364,13 @@ export class Store {
   }
 
 
-  private async readIdHashes(table: lancedb.Table | undefined, roots?: ReadonlySet<string>): Promise<Map<string, string>> {
+  /** Every row's content hash, optionally only of rows (passages) in scope. */
+  private async readIdHashes(table: lancedb.Table | undefined, inScope?: (row: { root: string; path: string }) => boolean): Promise<Map<string, string>> {
     const result = new Map<string, string>();
     if (!table) return result;
-    const columns = roots ? ['id', 'hash', 'root'] : ['id', 'hash'];
-    const rows = (await table.query().select(columns).toArray()) as { id: string; hash: string; root?: string }[];
-    for (const row of rows) if (!roots || roots.has(row.root as string)) result.set(row.id, row.hash);
+    const columns = inScope ? ['id', 'hash', 'root', 'path'] : ['id', 'hash'];
+    const rows = (await table.query().select(columns).toArray()) as { id: string; hash: string; root: string; path: string }[];
+    for (const row of rows) if (!inScope || inScope(row)) result.set(row.id, row.hash);
     return result;
   }
 
@@ -429,6 +432,10 @@ const ANN_REFINE = 2;
 
 export function vectorTableName(version: string): string {
   return `vectors__${version.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+function fileKey(root: string, relativePath: string): string {
+  return `${root}\u0000${relativePath}`;
 }
 
 async function hasUnindexedRows(table: lancedb.Table, indexName: string): Promise<boolean> {
