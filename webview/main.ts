@@ -100,8 +100,10 @@ function render(results: readonly SearchResult[]): void {
       head.className = 'result-head';
       const where = document.createElement('span');
       where.className = 'result-path';
-      where.textContent = result.startLine !== null ? `${result.path}:${result.startLine}` : result.path;
-      where.title = result.title || result.path;
+      // The label shows where a click lands: the snippet's first line.
+      const line = result.snippetLine ?? result.startLine;
+      where.textContent = line !== null ? `${result.path}:${line}` : result.path;
+      where.title = [result.title, result.startLine !== null ? `lines ${result.startLine}-${result.endLine}` : ''].filter(Boolean).join(' · ');
       const score = document.createElement('span');
       score.className = 'result-score';
       score.textContent = result.score.toFixed(3);

@@ -8,6 +8,9 @@ export interface CommandContext {
   progress: ProgressListener;
 }
 
+/** Long enough for an in-flight batch to commit, short enough that Ctrl-C / SIGTERM feels obeyed. */
+const CANCEL_GRACE_MS = 5000;
+
 /** Exit codes: 0 ok, 1 unexpected failure, 2 a problem the user can fix, 130 cancelled (Ctrl-C). */
 export async function runCommand(options: { quiet?: boolean }, action: (context: CommandContext) => Promise<void>): Promise<void> {
   const controller = new AbortController();
@@ -16,6 +19,8 @@ export async function runCommand(options: { quiet?: boolean }, action: (context:
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write('\nCancelling… (press Ctrl-C again to quit at once)\n');
     controller.abort();
+    // Work that cannot be interrupted mid-step gets a grace period; then the process goes anyway.
+    setTimeout(() => process.exit(130), CANCEL_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

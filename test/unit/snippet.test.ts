@@ -21,3 +21,11 @@ describe('snippets', () => {
     expect(long.text.endsWith('…')).toBe(true);
   });
 });
+
+describe('snippet offsets', () => {
+  it('never start on a blank line before the match', () => {
+    const snippet = makeSnippet('# Title\n\nThe worker waits 30 seconds after SIGTERM.\nThen it exits.', 'SIGTERM wait');
+    expect(snippet.lineOffset).toBe(2);
+    expect(snippet.text.startsWith('The worker')).toBe(true);
+  });
+});

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { CancelledError, SpecializeError, throwIfAborted } from '../errors';
 import type { ProgressListener } from '../progress';
+import { ensureDir } from '../util/ensureDir';
 
 /**
  * Downloads a model from the Hugging Face Hub (or a mirror named by HF_ENDPOINT) with progress and
@@ -71,7 +72,7 @@ export async function downloadModelFiles(id: string, files: readonly HubFile[], 
   for (const file of files) {
     throwIfAborted(options.signal, 'download');
     const target = path.join(targetDir, file.path);
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    await ensureDir(path.dirname(target));
     const url = `${hubEndpoint(options)}/${id}/resolve/${encodeURIComponent(revision)}/${file.path}`;
     const response = await request(url, id, options);
     if (!response.body) throw new SpecializeError(`The hub sent no content for ${id}/${file.path}.`, 'Try again later.', 'network');

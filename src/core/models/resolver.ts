@@ -7,12 +7,13 @@ import type { ProgressListener } from '../progress';
 import { runPythonModule, stderrTail } from '../python/pythonEnv';
 import { writeJsonAtomic } from '../util/atomic';
 import { cachedSha256File, sha256Hex, sha256File } from '../util/hash';
-import { specializeHome } from '../util/paths';
+import { ensureHome, specializeHome } from '../util/paths';
 import { readConventions, type ConventionOverrides, type ModelConventions } from './conventions';
 import { downloadModelFiles, listModelFiles, type HubOptions } from './hub';
 import { exportOnnx } from './onnxExport';
 import { DEFAULT_MODEL_ID, PACKAGED_MODELS } from './packaged';
 import type { ModelVariant, ResolvedModel } from './resolvedModel';
+import { ensureDir } from '../util/ensureDir';
 
 export interface ResolveOptions {
   /** Make sure an int8 variant exists (exporting one if needed). */
@@ -39,7 +40,7 @@ const SHIPPED_ONNX_INT8 = ['onnx/model_int8.onnx', 'onnx/model_quantized.onnx', 
  * exist, and reads the model's conventions from its own files.
  */
 export async function resolveModel(spec: string = DEFAULT_MODEL_ID, options: ResolveOptions = {}): Promise<ResolvedModel> {
-  const home = options.home ?? specializeHome();
+  const home = await ensureHome(options.home ?? specializeHome());
   const local = asLocalFolder(spec);
   const { dir, source } = local ? { dir: local, source: `folder ${local}` } : await fetchHubModel(spec, home, options);
   throwIfAborted(options.signal, 'model preparation');
@@ -86,7 +87,7 @@ async function fetchHubModel(id: string, home: string, options: ResolveOptions):
   }
   const partial = `${dir}.partial-${process.pid}`;
   await fs.promises.rm(partial, { recursive: true, force: true });
-  await fs.promises.mkdir(partial, { recursive: true });
+  await ensureDir(partial);
   const packaged = revision === 'main' ? PACKAGED_MODELS[id] : undefined;
   let source: string;
   try {

@@ -14,7 +14,9 @@ export function makeSnippet(text: string, query: string, maxChars = 300, context
       bestScore = score;
     }
   });
-  const start = Math.max(0, best - (bestScore > 0 ? context : 0));
+  let start = Math.max(0, best - (bestScore > 0 ? context : 0));
+  // The excerpt (and the line a click jumps to) starts at text, not at a blank line.
+  while (start < best && (lines[start] as string).trim() === '') start += 1;
   const excerpt = dedent(lines.slice(start, start + 2 * context + 1)).join('\n').trim();
   return { text: excerpt.length > maxChars ? `${excerpt.slice(0, maxChars - 1)}…` : excerpt, lineOffset: start };
 }

@@ -12,6 +12,7 @@ import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type 
 import { vectorDistance, type VectorDistance } from '../models/conventions';
 import { passageSchema, vectorSchema, type PassageRow, type StoredPassage, type VectorRow } from './schema';
 import { chunked, sqlIn } from './sql';
+import { ensureDir } from '../util/ensureDir';
 
 /** A passage to store. Ids are stable keys chosen by the caller (e.g. path and line range). */
 export interface PassageInput {
@@ -102,7 +103,7 @@ export class Store {
       if (!options.create) {
         throw new SpecializeError(`There is no index at ${root}.`, `Build one first: specialize index <folder> --store ${dir}`, 'not-found');
       }
-      await fs.promises.mkdir(root, { recursive: true });
+      await ensureDir(root);
     } else if (!fs.statSync(root).isDirectory()) {
       throw new SpecializeError(`--store ${root} is a file, not a folder.`, 'Pass a folder for the index (it is created if missing).', 'invalid-input');
     }

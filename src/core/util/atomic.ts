@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ensureDir } from './ensureDir';
 
 /**
  * Writes a file so that readers see either the old or the new content, never a torn one: write a
@@ -7,7 +8,7 @@ import * as path from 'node:path';
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const handle = await fs.promises.open(temp, 'w');
   try {

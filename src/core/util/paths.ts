@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SpecializeError } from '../errors';
+import { ensureDir } from './ensureDir';
 
 /**
  * The folder that holds Specialize's package.json. Found by walking up from this file, which sits in
@@ -28,6 +30,21 @@ export function specializeHome(): string {
   if (process.env.SPECIALIZE_HOME) return path.resolve(process.env.SPECIALIZE_HOME);
   const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(cache, 'specialize');
+}
+
+/** Creates the cache folder if needed, turning any failure into one clear message. */
+export async function ensureHome(home: string = specializeHome()): Promise<string> {
+  try {
+    await ensureDir(home);
+    await fs.promises.access(home, fs.constants.W_OK);
+  } catch (error) {
+    throw new SpecializeError(
+      `Cannot use ${home} as Specialize's cache folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+      'Set SPECIALIZE_HOME to a writable folder, or unset it to use ~/.cache/specialize.',
+      'invalid-input',
+    );
+  }
+  return home;
 }
 
 /** The bundled embedding worker; tests run sources, so they use the build in dist/. */
