@@ -1,5 +1,7 @@
 // Bundles the extension, the CLI and the embedding worker (Node), and the webview app (browser).
 // Native packages stay external: they ship prebuilt binaries that must be loaded from node_modules.
+const fs = require('node:fs');
+const path = require('node:path');
 const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
@@ -45,7 +47,23 @@ const builds = [
   { ...nodeCommon, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];
 
+/** Grammars the code chunker parses with (src/core/ingest/chunk/code/languages.ts). */
+const TREE_SITTER_GRAMMARS = ['typescript', 'tsx', 'javascript', 'python', 'go', 'rust', 'java', 'c', 'cpp', 'c_sharp'];
+
+/**
+ * The tree-sitter runtime and grammars are .wasm files read at run time; they go next to the
+ * bundles (dist/tree-sitter) so an installed extension needs no node_modules for them.
+ */
+function copyTreeSitterWasm() {
+  const out = path.join(__dirname, 'dist', 'tree-sitter');
+  fs.mkdirSync(out, { recursive: true });
+  fs.copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), path.join(out, 'web-tree-sitter.wasm'));
+  const grammars = path.join(path.dirname(require.resolve('@repomix/tree-sitter-wasms/package.json')), 'out');
+  for (const name of TREE_SITTER_GRAMMARS) fs.copyFileSync(path.join(grammars, `tree-sitter-${name}.wasm`), path.join(out, `tree-sitter-${name}.wasm`));
+}
+
 async function main() {
+  copyTreeSitterWasm();
   const contexts = await Promise.all(builds.map((options) => esbuild.context(options)));
   if (watch) {
     await Promise.all(contexts.map((ctx) => ctx.watch()));

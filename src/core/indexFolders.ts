@@ -1,13 +1,18 @@
 import { SpecializeError } from './errors';
 import { Embedder, type Precision } from './embed/embedder';
-import { scanTextFolders, type TextScanSummary } from './ingest/textFiles';
+import { TextTokenizer } from './embed/tokenize';
+import { collectPassages } from './ingest/collectPassages';
+import { resolveRoots } from './ingest/scan/roots';
+import type { ScanTally } from './ingest/scan/tally';
+import { TokenBudget } from './ingest/tokenBudget';
+import type { ScanOptions } from './ingest/types';
 import { resolveModel } from './models/resolver';
 import { DEFAULT_MODEL_ID } from './models/packaged';
 import type { ProgressListener } from './progress';
 import { Searcher } from './search/searcher';
 import { Store, type SyncSummary, type VectorSummary } from './store/store';
 
-export interface IndexFoldersOptions {
+export interface IndexFoldersOptions extends Omit<ScanOptions, 'signal'> {
   folders: readonly string[];
   storeDir: string;
   model?: string;
@@ -19,7 +24,9 @@ export interface IndexFoldersOptions {
 
 export interface IndexFoldersReport {
   store: string;
-  scan: TextScanSummary;
+  scan: ScanTally;
+  /** Passages now stored for these roots. */
+  passageCount: number;
   passages: SyncSummary;
   vectors: VectorSummary;
   seconds: number;
@@ -29,10 +36,14 @@ export interface IndexFoldersReport {
 export async function indexFolders(options: IndexFoldersOptions): Promise<IndexFoldersReport> {
   const started = performance.now();
   const common = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-  const { passages, roots, summary } = await scanTextFolders(options.folders, common);
+  // Bad folders are reported before anything slow (or any download) starts.
+  await resolveRoots(options.folders);
   const modelId = options.model ?? DEFAULT_MODEL_ID;
-  // Resolve the model before touching the store, so a bad --model changes nothing on disk.
+  // Resolve the model before touching the store, so a bad --model changes nothing on disk; its
+  // tokenizer sets the passage size limit.
   const model = await resolveModel(modelId, { int8: options.precision === 'int8', ...common });
+  const budget = new TokenBudget(TextTokenizer.fromModelDir(model.dir, model.conventions.maxSeqLength));
+  const { passages, roots, tally } = await collectPassages(options.folders, { ...scanSettings(options), budget, ...common });
   const store = await Store.open(options.storeDir, { create: true });
   let embedder: Embedder | undefined;
   try {
@@ -41,11 +52,21 @@ export async function indexFolders(options: IndexFoldersOptions): Promise<IndexF
     const vectors = await store.syncVectors(embedder, modelId, common);
     // Indexing with a model says "search with this one" until told otherwise.
     await store.setActiveModel(vectors.version);
-    return { store: store.dir, scan: summary, passages: passageSummary, vectors, seconds: (performance.now() - started) / 1000 };
+    return { store: store.dir, scan: tally, passageCount: passages.length, passages: passageSummary, vectors, seconds: (performance.now() - started) / 1000 };
   } finally {
     await embedder?.close();
     store.close();
   }
+}
+
+/** The scan settings of index options (include/exclude, size limit, default ignores). */
+export function scanSettings(options: ScanOptions): ScanOptions {
+  return {
+    ...(options.include ? { include: options.include } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}),
+    ...(options.defaultIgnores !== undefined ? { defaultIgnores: options.defaultIgnores } : {}),
+  };
 }
 
 export interface OpenedSearch {

@@ -54,7 +54,7 @@ async function indexWorkspace(services: Services): Promise<void> {
           setStatus(services, `$(sync~spin) Specialize ${event.stage === 'embed passages' ? `${percent}%` : ''}`.trim(), `${event.stage}: ${event.done}/${event.total}`);
         },
       });
-      const summary = `Indexed ${report.scan.files} files, ${report.scan.passages} passages (${report.vectors.embedded} embedded) in ${report.seconds.toFixed(1)} s`;
+      const summary = `Indexed ${report.scan.indexedFiles} files, ${report.passageCount} passages (${report.vectors.embedded} embedded) in ${report.seconds.toFixed(1)} s`;
       services.log.info(summary);
       setStatus(services, '$(search) Specialize', summary);
       services.onIndexState?.('ready', summary);

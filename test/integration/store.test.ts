@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Embedder } from '../../src/core/embed/embedder';
 import { Searcher } from '../../src/core/search/searcher';
 import { STORE_FORMAT } from '../../src/core/store/manifest';
-import { Store, type PassageInput } from '../../src/core/store/store';
+import { Store, vectorTableName, type PassageInput } from '../../src/core/store/store';
 import { tempDir } from '../helpers/env';
 import { tinyModel } from '../helpers/models';
 
@@ -114,6 +114,27 @@ describe('store', () => {
       const approximate = await store.searchDense(embedder.version, query, 10);
       const overlap = approximate.filter((r) => exact.some((e) => e.id === r.id)).length;
       expect(overlap).toBeGreaterThanOrEqual(9);
+    } finally {
+      store.close();
+      await embedder.close();
+    }
+  });
+
+  it('treats a table whose creation was killed before it committed as absent, and recreates it', async () => {
+    const model = await tinyModel();
+    const embedder = await Embedder.create({ model, threads: 1 });
+    const dir = path.join(tempDir(), 'index');
+    let store = await Store.open(dir, { create: true });
+    try {
+      await store.syncPassages(corpus);
+      store.close();
+      // What a kill during createTable leaves: data files, no committed version.
+      fs.mkdirSync(path.join(dir, 'db', `${vectorTableName(embedder.version)}.lance`, 'data'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'db', `${vectorTableName(embedder.version)}.lance`, 'data', 'partial.lance'), 'torn');
+      store = await Store.open(dir);
+      expect(await store.vectorCount(embedder.version)).toBe(0);
+      expect(await store.syncVectors(embedder, 'tiny')).toMatchObject({ embedded: 4, total: 4 });
+      expect(await store.vectorCount(embedder.version)).toBe(4);
     } finally {
       store.close();
       await embedder.close();

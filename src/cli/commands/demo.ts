@@ -26,7 +26,7 @@ export function registerDemo(program: Command): void {
           .filter(Boolean);
         const storeDir = flags.store ?? path.join(specializeHome(), 'demo-store');
         const report = await indexFolders({ folders: [workspace], storeDir, signal, onProgress: progress });
-        process.stdout.write(`Indexed ${report.scan.files} files → ${report.scan.passages} passages (${report.vectors.embedded} embedded now) in ${report.seconds.toFixed(1)} s\nStore: ${storeDir}\n\n`);
+        process.stdout.write(`Indexed ${report.scan.indexedFiles} files → ${report.passageCount} passages (${report.vectors.embedded} embedded now) in ${report.seconds.toFixed(1)} s\nStore: ${storeDir}\n\n`);
         const opened = await openSearch(storeDir, { needsModel: true, signal });
         try {
           for (const query of queries) {

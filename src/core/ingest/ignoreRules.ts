@@ -24,7 +24,7 @@ import ignore, { type Ignore } from 'ignore';
  */
 
 /** Where a rule came from: the reason reported when it excludes something. */
-export type RuleSource = 'gitignore' | 'specializeignore';
+export type RuleSource = 'gitignore' | 'specializeignore' | 'default ignore';
 export type RuleReason = RuleSource | 'excluded by settings';
 
 export type RuleVerdict = { excluded: false } | { excluded: true; reason: RuleReason };
@@ -79,6 +79,39 @@ export class IgnoreLayer {
   excludesFolderAt(folderInLayer: string): boolean {
     return this.rules.ignores(`${folderInLayer}/`);
   }
+}
+
+/**
+ * Folders that are build output, dependencies or caches in nearly every project. They rank below
+ * every git file (as if they were the lowest `.gitignore`), so a `.gitignore` or
+ * `.specializeignore` negation brings any of them back.
+ */
+export const DEFAULT_IGNORES = [
+  'node_modules/',
+  'bower_components/',
+  '.venv/',
+  'venv/',
+  '__pycache__/',
+  '*.egg-info/',
+  '.tox/',
+  '.mypy_cache/',
+  '.pytest_cache/',
+  '.ruff_cache/',
+  'dist/',
+  'build/',
+  'out/',
+  'target/',
+  'coverage/',
+  '.next/',
+  '.nuxt/',
+  '.cache/',
+  '.gradle/',
+  '.idea/',
+  '.specialize/',
+];
+
+export function defaultIgnoreLayer(): IgnoreLayer {
+  return IgnoreLayer.fromFile('default ignore', DEFAULT_IGNORES.join('\n'), '');
 }
 
 /** The `include` / `exclude` settings, relative to each root. */
@@ -168,7 +201,7 @@ export class DirectoryRules {
     for (let i = this.git.length - 1; i >= 0; i -= 1) {
       const result = (this.gitMatchers[i] as Ignore).test((this.git[i] as IgnoreLayer).pathFor(tested));
       if (result.unignored) return { excluded: false };
-      if (result.ignored) return { excluded: true, reason: 'gitignore' };
+      if (result.ignored) return { excluded: true, reason: (this.git[i] as IgnoreLayer).source };
     }
     return { excluded: false };
   }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { throwIfAborted } from '../errors';
 import { checkFileName, inspectContent, SNIFF_BYTES } from './fileChecks';
-import { compileSettings, DirectoryRules, type RuleSource } from './ignoreRules';
+import { compileSettings, defaultIgnoreLayer, DirectoryRules, type RuleSource } from './ignoreRules';
 import { deniedName, deniedPath } from './scan/denyList';
 import { readWholeFile, reasonForError, sniffFile } from './scan/fileIo';
 import { gitLayersAboveRoot } from './scan/gitRepo';
@@ -78,7 +78,8 @@ export async function* scanRoots(roots: readonly string[], options: ScanOptions 
   };
   for (const root of resolved) {
     throwIfAborted(state.signal, 'scan');
-    const rules = DirectoryRules.forRoot(settings, await gitLayersAboveRoot(root.real));
+    const defaults = options.defaultIgnores === false ? [] : [defaultIgnoreLayer()];
+    const rules = DirectoryRules.forRoot(settings, [...defaults, ...(await gitLayersAboveRoot(root.real))]);
     const stat = await fs.promises.stat(root.real).catch(() => undefined);
     if (stat) state.enteredFolders.set(folderKey(stat, root.real), 'real');
     yield* walkFolder(state, { root, path: '', real: root.real, rules, viaLink: false });

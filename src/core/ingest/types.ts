@@ -6,6 +6,7 @@
 /** Why a file or folder is not indexed. Stable strings: they appear in `--dry-run --json` output. */
 export type SkipReason =
   | 'gitignore'
+  | 'default ignore'
   | 'specializeignore'
   | 'excluded by settings'
   | 'not included by settings'
@@ -42,6 +43,11 @@ export interface ScanOptions {
   include?: readonly string[];
   /** Globs (gitignore syntax, relative to each root) that are never indexed. */
   exclude?: readonly string[];
+  /**
+   * Skip dependency, build and cache folders (node_modules, dist, .venv, …; see DEFAULT_IGNORES)
+   * even without a .gitignore. Default true; ignore files can still re-include them.
+   */
+  defaultIgnores?: boolean;
   /** Files larger than this are skipped as "too large". Default 1 MB. */
   maxFileBytes?: number;
   signal?: AbortSignal;

@@ -300,14 +300,28 @@ export class Store {
   private async openTables(): Promise<void> {
     const names = new Set(await this.db.tableNames());
     try {
-      if (names.has(PASSAGES)) this.passagesTable = await this.db.openTable(PASSAGES);
+      if (names.has(PASSAGES)) this.passagesTable = await this.openCommittedTable(PASSAGES);
       if (this.passagesTable) await this.checkPassageSchema(this.passagesTable);
       for (const entry of Object.values(this.manifest.models)) {
-        if (names.has(entry.table)) this.vectorTables.set(entry.version, await this.db.openTable(entry.table));
+        const table = names.has(entry.table) ? await this.openCommittedTable(entry.table) : undefined;
+        if (table) this.vectorTables.set(entry.version, table);
       }
     } catch (error) {
       if (isSpecializeError(error)) throw error;
       throw corrupt(this.dir, `a table cannot be opened (${(error as Error).message})`);
+    }
+  }
+
+  /**
+   * Opens a table, or returns undefined for one whose creation never committed (a process killed
+   * while creating it leaves a folder without versions); the next write recreates it.
+   */
+  private async openCommittedTable(name: string): Promise<lancedb.Table | undefined> {
+    try {
+      return await this.db.openTable(name);
+    } catch (error) {
+      if (/was not found|_versions/.test((error as Error).message)) return undefined;
+      throw error;
     }
   }
 
@@ -348,7 +362,8 @@ export class Store {
     let table = this.vectorTables.get(version);
     if (!table) {
       if (!(await this.db.tableNames()).includes(vectorTableName(version))) return undefined;
-      table = await this.db.openTable(vectorTableName(version));
+      table = await this.openCommittedTable(vectorTableName(version));
+      if (!table) return undefined;
       this.vectorTables.set(version, table);
     }
     return table;

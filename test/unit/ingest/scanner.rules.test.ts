@@ -127,6 +127,27 @@ describe('scanRoots: git ignore rules', () => {
   });
 });
 
+describe('scanRoots: built-in default ignores', () => {
+  it('skips dependency and build folders without any ignore file, below every ignore file', async () => {
+    const root = fixture({
+      'node_modules/lib/index.js': 'module.exports = 1;\n',
+      'packages/web/dist/app.js': 'console.log(1);\n',
+      'src/main.ts': 'export const a = 1;\n',
+      'target/keep/notes.md': '# Notes\n',
+      '.gitignore': '!target/\n',
+      '.venv/lib/site.py': 'x = 1\n',
+    });
+    expect(await scanLines(root, { defaultIgnores: true })).toEqual([
+      '.gitignore index text',
+      '.venv/ skip default ignore',
+      'node_modules/ skip default ignore',
+      'packages/web/dist/ skip default ignore',
+      'src/main.ts index code:typescript',
+      'target/keep/notes.md index markdown',
+    ]);
+  });
+});
+
 describe('scanRoots: linked worktrees', () => {
   it('reads info/exclude through a .git file and the common git folder', async () => {
     const base = fixture({
