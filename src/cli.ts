@@ -4,6 +4,7 @@ import { registerEval } from './cli/commands/eval';
 import { registerIndex } from './cli/commands/index';
 import { registerModels } from './cli/commands/models';
 import { registerSearch } from './cli/commands/search';
+import { registerWatch } from './cli/commands/watch';
 
 /** `specialize` command line: the headless front end over src/core. */
 const program = new Command('specialize')
@@ -14,6 +15,7 @@ const program = new Command('specialize')
   .exitOverride();
 
 registerIndex(program);
+registerWatch(program);
 registerSearch(program);
 registerEval(program);
 registerModels(program);

@@ -3,6 +3,7 @@ import { COMMANDS } from './vscode/commands';
 import { SearchSession } from './vscode/searchSession';
 import { SearchViewProvider } from './vscode/searchView';
 import { setStatus, storeDir, type Services } from './vscode/services';
+import { watchWorkspace } from './vscode/workspaceWatcher';
 
 let services: Services | undefined;
 
@@ -17,10 +18,15 @@ export function activate(context: vscode.ExtensionContext): void {
     const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
     status.command = 'specialize.focusSearch';
     context.subscriptions.push(status);
-    services = { context, log, status, search: new SearchSession(() => storeDir(context)) };
+    const folders = () => vscode.workspace.workspaceFolders?.map((folder) => folder.uri.fsPath) ?? [];
+    services = { context, log, status, search: new SearchSession(() => storeDir(context), folders) };
     const view = new SearchViewProvider(services);
     services.onIndexState = (state, detail) => view.showIndexState(state, detail);
     context.subscriptions.push(vscode.window.registerWebviewViewProvider(SearchViewProvider.viewType, view));
+    context.subscriptions.push(watchWorkspace(services));
+    // Adding or removing a root folder changes what the index covers: reopen it on next use.
+    const session = services.search;
+    context.subscriptions.push(vscode.workspace.onDidChangeWorkspaceFolders(() => void session.invalidate()));
     for (const [id, handler] of Object.entries(COMMANDS)) {
       const bound = services;
       context.subscriptions.push(vscode.commands.registerCommand(id, () => handler(bound)));

@@ -1,73 +1,25 @@
 import { SpecializeError } from './errors';
-import { Embedder, type Precision } from './embed/embedder';
-import { TextTokenizer } from './embed/tokenize';
-import { collectPassages } from './ingest/collectPassages';
-import { resolveRoots } from './ingest/scan/roots';
-import type { ScanTally } from './ingest/scan/tally';
-import { TokenBudget } from './ingest/tokenBudget';
-import type { ScanOptions } from './ingest/types';
+import { Embedder } from './embed/embedder';
 import { resolveModel } from './models/resolver';
-import { DEFAULT_MODEL_ID } from './models/packaged';
 import type { ProgressListener } from './progress';
 import { Searcher } from './search/searcher';
-import { Store, type SyncSummary, type VectorSummary } from './store/store';
+import { Store } from './store/store';
+import { scanSettings, WorkspaceIndex, type IndexReport, type WorkspaceIndexOptions } from './workspaceIndex';
 
-export interface IndexFoldersOptions extends Omit<ScanOptions, 'signal'> {
-  folders: readonly string[];
-  storeDir: string;
-  model?: string;
-  precision?: Precision;
-  threads?: number;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-}
+export type IndexFoldersOptions = WorkspaceIndexOptions;
+export type IndexFoldersReport = IndexReport;
 
-export interface IndexFoldersReport {
-  store: string;
-  scan: ScanTally;
-  /** Passages now stored for these roots. */
-  passageCount: number;
-  passages: SyncSummary;
-  vectors: VectorSummary;
-  seconds: number;
-}
-
-/** Scans folders, stores their passages and embeds what changed, with one model version. */
+/** One-shot indexing (the CLI's `index`): open the workspace index, bring it up to date, close it. */
 export async function indexFolders(options: IndexFoldersOptions): Promise<IndexFoldersReport> {
-  const started = performance.now();
-  const common = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-  // Bad folders are reported before anything slow (or any download) starts.
-  await resolveRoots(options.folders);
-  const modelId = options.model ?? DEFAULT_MODEL_ID;
-  // Resolve the model before touching the store, so a bad --model changes nothing on disk; its
-  // tokenizer sets the passage size limit.
-  const model = await resolveModel(modelId, { int8: options.precision === 'int8', ...common });
-  const budget = new TokenBudget(TextTokenizer.fromModelDir(model.dir, model.conventions.maxSeqLength));
-  const { passages, roots, tally } = await collectPassages(options.folders, { ...scanSettings(options), budget, ...common });
-  const store = await Store.open(options.storeDir, { create: true });
-  let embedder: Embedder | undefined;
+  const index = await WorkspaceIndex.open(options);
   try {
-    const passageSummary = await store.syncPassages(passages, { roots, ...common });
-    embedder = await Embedder.create({ model, ...(options.precision ? { precision: options.precision } : {}), ...(options.threads ? { threads: options.threads } : {}) });
-    const vectors = await store.syncVectors(embedder, modelId, common);
-    // Indexing with a model says "search with this one" until told otherwise.
-    await store.setActiveModel(vectors.version);
-    return { store: store.dir, scan: tally, passageCount: passages.length, passages: passageSummary, vectors, seconds: (performance.now() - started) / 1000 };
+    return await index.indexAll();
   } finally {
-    await embedder?.close();
-    store.close();
+    await index.close();
   }
 }
 
-/** The scan settings of index options (include/exclude, size limit, default ignores). */
-export function scanSettings(options: ScanOptions): ScanOptions {
-  return {
-    ...(options.include ? { include: options.include } : {}),
-    ...(options.exclude ? { exclude: options.exclude } : {}),
-    ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}),
-    ...(options.defaultIgnores !== undefined ? { defaultIgnores: options.defaultIgnores } : {}),
-  };
-}
+export { scanSettings };
 
 export interface OpenedSearch {
   store: Store;

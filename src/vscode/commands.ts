@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import { isSpecializeError } from '../core/errors';
-import { indexFolders } from '../core/indexFolders';
 import type { SearchResult } from '../core/search/searcher';
 import { openResult } from './searchView';
 import { setStatus, storeDir, type Services } from './services';
@@ -33,7 +32,6 @@ async function indexWorkspace(services: Services): Promise<void> {
     void vscode.window.showInformationMessage('Specialize is already indexing this workspace.');
     return;
   }
-  await services.search.invalidate();
   services.onIndexState?.('indexing', 'Indexing…');
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Specialize: indexing', cancellable: true }, async (progress, token) => {
     const controller = new AbortController();
@@ -41,9 +39,8 @@ async function indexWorkspace(services: Services): Promise<void> {
     services.cancelRunning = () => controller.abort();
     let reported = 0;
     try {
-      const report = await indexFolders({
-        folders,
-        storeDir: store,
+      const index = await services.search.get();
+      const report = await index.indexAll({
         signal: controller.signal,
         onProgress: (event) => {
           const percent = event.total > 0 ? Math.floor((100 * event.done) / event.total) : 0;
@@ -76,8 +73,8 @@ async function search(services: Services): Promise<void> {
   const query = await vscode.window.showInputBox({ prompt: 'Search your workspace by meaning', placeHolder: 'e.g. how are retries scheduled?' });
   if (!query) return;
   try {
-    const opened = await services.search.get();
-    const results: SearchResult[] = await opened.searcher.search(query, { mode: 'hybrid', k: 20 });
+    const index = await services.search.get();
+    const results: SearchResult[] = await index.searcher().search(query, { mode: 'hybrid', k: 20 });
     const picked = await vscode.window.showQuickPick(
       results.map((result) => ({
         label: `${result.path}${result.startLine !== null ? `:${result.startLine}` : ''}`,

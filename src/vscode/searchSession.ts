@@ -1,15 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openSearch, type OpenedSearch } from '../core/indexFolders';
+import { WorkspaceIndex } from '../core/workspaceIndex';
 
 /**
- * Keeps one opened index (store, model and searcher) alive between searches, so a query costs a
- * search rather than a model load. Indexing invalidates it; the next search reopens.
+ * Keeps the workspace's index (store, model, embedder) open between searches and updates, so a
+ * query costs a search and a saved file costs one small update, not a model load. Reopened after
+ * the folders change.
  */
 export class SearchSession {
-  private opened: Promise<OpenedSearch> | undefined;
+  private opened: Promise<WorkspaceIndex> | undefined;
 
-  constructor(private readonly storeDir: () => string | undefined) {}
+  constructor(
+    private readonly storeDir: () => string | undefined,
+    private readonly folders: () => string[],
+  ) {}
 
   /** Whether an index has been built for this workspace. */
   hasIndex(): boolean {
@@ -17,15 +21,20 @@ export class SearchSession {
     return dir !== undefined && fs.existsSync(path.join(dir, 'store.json'));
   }
 
-  async get(): Promise<OpenedSearch> {
+  async get(): Promise<WorkspaceIndex> {
     const dir = this.storeDir();
     if (!dir) throw new Error('no workspace storage');
     if (!this.opened) {
-      this.opened = openSearch(dir, { needsModel: true });
-      // A failed open must not be cached: the next search tries again.
+      this.opened = WorkspaceIndex.open({ folders: this.folders(), storeDir: dir });
+      // A failed open must not be cached: the next call tries again.
       this.opened.catch(() => (this.opened = undefined));
     }
     return this.opened;
+  }
+
+  /** The open index, if any (for watchers, which should not open one just to update it). */
+  async current(): Promise<WorkspaceIndex | undefined> {
+    return this.opened?.catch(() => undefined);
   }
 
   async invalidate(): Promise<void> {

@@ -53,8 +53,8 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
   private async search(query: string, mode: 'dense' | 'bm25' | 'hybrid', k: number): Promise<void> {
     const started = performance.now();
     try {
-      const opened = await this.services.search.get();
-      const results = await opened.searcher.search(query, { mode, k });
+      const index = await this.services.search.get();
+      const results = await index.searcher().search(query, { mode, k });
       this.post({ type: 'search/results', query, mode, results, elapsedMs: performance.now() - started });
     } catch (error) {
       if (isSpecializeError(error)) {

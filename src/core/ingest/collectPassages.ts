@@ -1,6 +1,6 @@
 import { throwIfAborted } from '../errors';
 import type { ProgressListener } from '../progress';
-import type { PassageInput } from '../store/store';
+import { inFileScope, type PassageInput } from '../store/store';
 import { sha256Hex } from '../util/hash';
 import { chunkFile } from './chunk';
 import { countDecision, emptyTally, moveToSkipped, type ScanTally } from './scan/tally';
@@ -11,7 +11,7 @@ import type { ScanDecision, ScanOptions } from './types';
 export interface CollectOptions extends ScanOptions {
   budget: TokenBudget;
   onProgress?: ProgressListener;
-  /** Only these root-relative files (a watcher's changes); the default is every file of the roots. */
+  /** Only these files or folders (keys from `fileKey`; a watcher's changes); default: everything. */
   only?: ReadonlySet<string>;
 }
 
@@ -35,7 +35,7 @@ export async function collectPassages(roots: readonly string[], options: Collect
   for await (const decision of scanRoots(roots, options)) {
     throwIfAborted(options.signal, 'indexing');
     if (!seenRoots.includes(decision.root)) seenRoots.push(decision.root);
-    if (options.only && !options.only.has(fileKey(decision))) continue;
+    if (options.only && !inFileScope(options.only, decision.root, decision.path)) continue;
     countDecision(tally, decision);
     if (decision.decision !== 'index') continue;
     const source = await readSourceFile(decision, options);
@@ -65,10 +65,6 @@ export async function listDecisions(roots: readonly string[], options: ScanOptio
   const decisions: ScanDecision[] = [];
   for await (const decision of scanRoots(roots, options)) decisions.push(decision);
   return decisions;
-}
-
-export function fileKey(file: { root: string; path: string }): string {
-  return `${file.root}\u0000${file.path}`;
 }
 
 /** Files between progress events: frequent enough to move, rare enough to cost nothing. */

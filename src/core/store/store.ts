@@ -155,7 +155,7 @@ export class Store {
     if (unique.size !== rows.length) throw new SpecializeError('Two passages share one id.', 'Give every passage a unique id.', 'invalid-input');
     const files = options.files ? new Set(options.files.map((file) => fileKey(file.root, file.path))) : undefined;
     const roots = new Set(options.roots ?? rows.map((row) => row.root));
-    const existing = await this.readIdHashes(this.passagesTable, (row) => (files ? files.has(fileKey(row.root, row.path)) : roots.has(row.root)));
+    const existing = await this.readIdHashes(this.passagesTable, (row) => (files ? inFileScope(files, row.root, row.path) : roots.has(row.root)));
 
     const toWrite = rows.filter((row) => existing.get(row.id) !== row.hash);
     const added = toWrite.filter((row) => !existing.has(row.id)).length;
@@ -450,8 +450,17 @@ export function vectorTableName(version: string): string {
   return `vectors__${version.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
-function fileKey(root: string, relativePath: string): string {
+/** Identifies one file (or folder) of one root in file scopes. */
+export function fileKey(root: string, relativePath: string): string {
   return `${root}\u0000${relativePath}`;
+}
+
+/** A path is in scope when it, or a folder above it, was named (a deleted folder takes its files along). */
+export function inFileScope(scope: ReadonlySet<string>, root: string, relativePath: string): boolean {
+  for (let at = relativePath.length; at > 0; at = relativePath.lastIndexOf('/', at - 1)) {
+    if (scope.has(fileKey(root, relativePath.slice(0, at)))) return true;
+  }
+  return false;
 }
 
 async function hasUnindexedRows(table: lancedb.Table, indexName: string): Promise<boolean> {
