@@ -257,6 +257,13 @@ export class Store {
     return found;
   }
 
+  /** Every stored passage, sorted by root, path and first line (for inspection and tests). */
+  async listPassages(): Promise<StoredPassage[]> {
+    if (!this.passagesTable) return [];
+    const rows = (await this.passagesTable.query().select(PASSAGE_COLUMNS).toArray()) as StoredPassage[];
+    return rows.sort((a, b) => (a.root !== b.root ? (a.root < b.root ? -1 : 1) : a.path !== b.path ? (a.path < b.path ? -1 : 1) : (a.start_line ?? 0) - (b.start_line ?? 0)));
+  }
+
   /** Vectors stored for a model version (0 when none). */
   async vectorCount(version: string): Promise<number> {
     const table = this.vectorTables.get(version) ?? (await this.vectorTableIfExists(version));
