@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './vscode/commands';
 import { SearchSession } from './vscode/searchSession';
+import { REINDEX_SETTINGS, scanSettingsFromConfiguration } from './vscode/settings';
 import { SearchViewProvider } from './vscode/searchView';
 import { setStatus, storeDir, type Services } from './vscode/services';
 import { watchWorkspace } from './vscode/workspaceWatcher';
@@ -19,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
     status.command = 'specialize.focusSearch';
     context.subscriptions.push(status);
     const folders = () => vscode.workspace.workspaceFolders?.map((folder) => folder.uri.fsPath) ?? [];
-    services = { context, log, status, search: new SearchSession(() => storeDir(context), folders) };
+    services = { context, log, status, search: new SearchSession(() => storeDir(context), folders, scanSettingsFromConfiguration) };
     const view = new SearchViewProvider(services);
     services.onIndexState = (state, detail) => view.showIndexState(state, detail);
     context.subscriptions.push(vscode.window.registerWebviewViewProvider(SearchViewProvider.viewType, view));
@@ -27,6 +28,15 @@ export function activate(context: vscode.ExtensionContext): void {
     // Adding or removing a root folder changes what the index covers: reopen it on next use.
     const session = services.search;
     context.subscriptions.push(vscode.workspace.onDidChangeWorkspaceFolders(() => void session.invalidate()));
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration(async (event) => {
+        if (!REINDEX_SETTINGS.some((setting) => event.affectsConfiguration(setting))) return;
+        await session.invalidate();
+        if (!session.hasIndex()) return;
+        const choice = await vscode.window.showInformationMessage('Specialize: the indexing settings changed. Update the index now?', 'Update Index');
+        if (choice) await vscode.commands.executeCommand('specialize.indexWorkspace');
+      }),
+    );
     for (const [id, handler] of Object.entries(COMMANDS)) {
       const bound = services;
       context.subscriptions.push(vscode.commands.registerCommand(id, () => handler(bound)));

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ScanOptions } from '../core/ingest/types';
 import { WorkspaceIndex } from '../core/workspaceIndex';
 
 /**
@@ -13,6 +14,7 @@ export class SearchSession {
   constructor(
     private readonly storeDir: () => string | undefined,
     private readonly folders: () => string[],
+    private readonly scan: () => ScanOptions,
   ) {}
 
   /** Whether an index has been built for this workspace. */
@@ -25,7 +27,7 @@ export class SearchSession {
     const dir = this.storeDir();
     if (!dir) throw new Error('no workspace storage');
     if (!this.opened) {
-      this.opened = WorkspaceIndex.open({ folders: this.folders(), storeDir: dir });
+      this.opened = WorkspaceIndex.open({ folders: this.folders(), storeDir: dir, ...this.scan() });
       // A failed open must not be cached: the next call tries again.
       this.opened.catch(() => (this.opened = undefined));
     }
