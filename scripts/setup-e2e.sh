@@ -65,6 +65,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # Node 24 first on PATH so npm, node-gyp and code-server's postinstall all run on it, and its
     # headers (shipped in the npm package) for native builds: no download from nodejs.org.
     export PATH="$node24_dir/bin:$PATH"
+    # Under `npm run`, the outer npm (Node 20) exports its user agent ("npm/… node/v20…"); the inner
+    # npm would inherit it as config, and code-server's postinstall reads the Node version from it.
+    unset npm_config_user_agent
     export npm_config_nodedir="$node24_dir"
     npm ci --no-audit --no-fund --loglevel=error
   )
