@@ -13,12 +13,13 @@ const esbuild = require('esbuild');
 const BENCHMARKS = {
   embed: 'bench/embedThroughput.ts',
   latency: 'bench/searchLatency.ts',
+  ingest: 'bench/ingest.ts',
 };
 
 const root = path.resolve(__dirname, '..');
 const outdir = path.join(root, 'dist', 'bench');
 /** Packages with native binaries (or peers of them) that cannot be bundled; as in esbuild.js. */
-const nativeExternals = ['onnxruntime-node', '@lancedb/lancedb', 'apache-arrow'];
+const nativeExternals = ['onnxruntime-node', '@lancedb/lancedb', 'apache-arrow', '@parcel/watcher', 'node-llama-cpp'];
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
