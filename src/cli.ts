@@ -4,6 +4,7 @@ import { registerEval } from './cli/commands/eval';
 import { registerIndex } from './cli/commands/index';
 import { registerModels } from './cli/commands/models';
 import { registerSearch } from './cli/commands/search';
+import { registerSynth } from './cli/commands/synth';
 import { registerWatch } from './cli/commands/watch';
 
 /** `specialize` command line: the headless front end over src/core. */
@@ -18,6 +19,7 @@ registerIndex(program);
 registerWatch(program);
 registerSearch(program);
 registerEval(program);
+registerSynth(program);
 registerModels(program);
 registerDemo(program);
 

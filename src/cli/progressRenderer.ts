@@ -25,11 +25,11 @@ function ttyRenderer(): ProgressListener & { stop(): void } {
       stageStart = performance.now();
       bar = new SingleBar({
         stream: process.stderr,
-        format: `${event.stage.padEnd(18)} [{bar}] {percentage}% | {done}/{all} {unit} | {rate}/s | ETA {eta_formatted}`,
+        format: `${event.stage.padEnd(18)} [{bar}] {percentage}% | {done}/{all} {unit} | {rate}/s | ETA {eta_formatted}{message}`,
         hideCursor: true,
         etaBuffer: 50,
       });
-      bar.start(Math.max(event.total, 1), 0, { unit: event.unit, rate: '0', done: '0', all: '?' });
+      bar.start(Math.max(event.total, 1), 0, { unit: event.unit, rate: '0', done: '0', all: '?', message: '' });
     }
     const elapsed = (performance.now() - stageStart) / 1000;
     bar?.setTotal(Math.max(event.total, event.done, 1));
@@ -38,6 +38,8 @@ function ttyRenderer(): ProgressListener & { stop(): void } {
       done: formatCount(event.done, event.unit),
       all: event.total > 0 ? formatCount(event.total, event.unit) : '?',
       rate: elapsed > 0 ? formatCount(event.done / elapsed, event.unit) : '0',
+      // Live figures of the stage (kept / dropped by reason, tokens for query writing).
+      message: event.message ? ` | ${event.message}` : '',
     });
   };
   return Object.assign(listener, { stop });

@@ -69,3 +69,11 @@ export function nonNegativeNumber(name: string) {
     return parsed;
   };
 }
+
+export function nonNegativeInt(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0 || parsed > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}.`);
+    return parsed;
+  };
+}
