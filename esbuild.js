@@ -8,7 +8,7 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /** Packages with native binaries (or peers of them) that cannot be bundled. */
-const nativeExternals = ['onnxruntime-node', '@lancedb/lancedb', 'apache-arrow', '@parcel/watcher'];
+const nativeExternals = ['onnxruntime-node', '@lancedb/lancedb', 'apache-arrow', '@parcel/watcher', 'node-llama-cpp'];
 
 /** Prints esbuild problems in the `file:line:col: error:` form the VS Code problem matcher reads. */
 const problemMatcherPlugin = {

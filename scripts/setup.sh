@@ -20,8 +20,10 @@ npm_want=$(fingerprint package.json package-lock.json)
 if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ]; then
   say "installing npm packages (npm ci)"
   # onnxruntime-node's install script fetches CUDA providers from NuGet; the CPU binaries ship in
-  # the package, so the download is skipped.
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  # the package, so the download is skipped. node-llama-cpp's postinstall would compile llama.cpp
+  # from source (minutes) whenever its prebuilt binary fails a self-test; the engine loads the
+  # prebuilt binaries itself (build: 'never'), so the postinstall is skipped too.
+  ONNXRUNTIME_NODE_INSTALL=skip NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_want" > "$npm_stamp"
 fi
 
@@ -45,6 +47,7 @@ fi
 
 # --- Build and default model ----------------------------------------------------------------------
 node esbuild.js
-# Fetches the default student into the model cache and exports fp32 + int8 ONNX; instant when cached.
-node bin/specialize.js models prepare --int8 > /dev/null
+# Fetches the default student into the model cache and exports fp32 + int8 ONNX, and the local LLM
+# for synthetic queries (a 253 MB GGUF from PyPI, sha256-verified); instant when cached.
+node bin/specialize.js models prepare --int8 --llm > /dev/null
 say "ready"

@@ -18,13 +18,28 @@ const MAX_QUERY_CHARS = 300;
 export function parseQuery(raw: string, type: QueryType, passage: string): ParsedQuery {
   const line = firstMeaningfulLine(stripReasoning(raw));
   if (line === undefined) return { ok: false, reason: 'empty' };
-  const query = cleanLine(line);
+  let query = cleanLine(line);
   if (query === '') return { ok: false, reason: 'empty' };
   if (REFUSAL.test(query)) return { ok: false, reason: 'refusal' };
   if (/^passage\b/i.test(query)) return { ok: false, reason: 'echoes-prompt' };
-  if (query.length > MAX_QUERY_CHARS || words(query).length > type.maxWords) return { ok: false, reason: 'too-long' };
+  const fitted = tooLong(query, type) ? firstSentence(query) : query;
+  if (fitted === undefined || tooLong(fitted, type)) return { ok: false, reason: 'too-long' };
+  query = fitted;
   if (!type.mayCopy && copiesPassage(query, passage)) return { ok: false, reason: 'copies-passage' };
   return { ok: true, query };
+}
+
+function tooLong(query: string, type: QueryType): boolean {
+  return query.length > MAX_QUERY_CHARS || words(query).length > type.maxWords;
+}
+
+/**
+ * A model that runs on past its answer on the same line ("Where do jobs go? They are parked…")
+ * still gave a good first sentence; a line with no sentence end is rambling.
+ */
+function firstSentence(text: string): string | undefined {
+  const end = /[.?!](\s|$)/.exec(text);
+  return end && end.index + 1 < text.length ? text.slice(0, end.index + 1).trim() : undefined;
 }
 
 /** Drops `<think>…</think>` blocks; an unclosed one means the answer never came. */

@@ -58,3 +58,13 @@ describe('copiesPassage', () => {
     expect(copiesPassage('dead-letter queue inspect', passage)).toBe(false);
   });
 });
+
+describe('parseQuery on answers that run on', () => {
+  it('keeps the first sentence of a line that goes on past the answer', () => {
+    const raw = `Where do failed jobs end up? ${'They are parked in a queue that an operator reads every morning and '.repeat(3)}`;
+    expect(parseQuery(raw, question, passage)).toEqual({ ok: true, query: 'Where do failed jobs end up?' });
+  });
+  it('rejects a long line without a sentence end', () => {
+    expect(parseQuery('failed jobs '.repeat(30), question, passage)).toEqual({ ok: false, reason: 'too-long' });
+  });
+});
