@@ -208,6 +208,23 @@ describe('specialize synth', () => {
     expect(summary.generated).toBe(records.filter((record) => record.query !== null).length);
   }, 120_000);
 
+  it('writes queries for real passages with the embedded local model, no server and no key', async () => {
+    const out = path.join(tempDir('synth-out-'), 'run');
+    const result = await runCliAsync(['synth', '--store', storeDir, '--out', out, '--llm', 'local', '--max-passages', '4', '--hold-out', '0', '--types', 'question,keywords', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Summary & { llm: string };
+    expect(summary.llm).toMatch(/^local gemma-3-270m-q4_k_m\.gguf/);
+    expect(summary.requests).toBe(8);
+    expect(summary.tokens.prompt).toBeGreaterThan(8 * 100);
+    const records = readJsonl(path.join(out, 'generations.jsonl'));
+    expect(records).toHaveLength(8);
+    for (const record of records) expect(record.model).toMatch(/^local:gemma-3-270m-q4_k_m@a5fd3b62230a$/);
+    // A 270M base model: most answers parse into a query of a few words about the passage.
+    const parsed = records.filter((record) => typeof record.query === 'string');
+    expect(parsed.length).toBeGreaterThanOrEqual(5);
+    for (const record of parsed) expect((record.query as string).split(/\s+/).length).toBeLessThanOrEqual(30);
+  }, 180_000);
+
   it('names a bad --llm, a missing --model and an unknown type with their fixes', () => {
     const out = path.join(tempDir('synth-out-'), 'run');
     const badUrl = runCli(['synth', '--store', storeDir, '--out', out, '--llm', 'ftp://x']);

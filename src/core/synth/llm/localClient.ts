@@ -48,6 +48,10 @@ export class LocalLlmClient implements LlmClient {
 
   private readonly pool: SlotPool<Slot>;
   private closed = false;
+  /** Aborts generations still running when the client closes (disposing alone does not stop them). */
+  private readonly closing = new AbortController();
+  /** Generations in flight: close() waits for them to stop before freeing what they run on. */
+  private readonly running = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly llama: Llama,
@@ -137,7 +141,15 @@ export class LocalLlmClient implements LlmClient {
     if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) throw new LlmError('bad-request', `maxTokens must be a whole number ≥ 1 (got ${request.maxTokens}).`);
     const slot = await this.pool.acquire(request.signal);
     try {
-      return slot.kind === 'chat' ? await this.completeChat(slot.chat, request) : await this.completeText(slot.completion, request);
+      const signal = request.signal ? AbortSignal.any([request.signal, this.closing.signal]) : this.closing.signal;
+      const bound = { ...request, signal };
+      const generation = slot.kind === 'chat' ? this.completeChat(slot.chat, bound) : this.completeText(slot.completion, bound);
+      this.running.add(generation);
+      try {
+        return await generation;
+      } finally {
+        this.running.delete(generation);
+      }
     } catch (error) {
       if (request.signal?.aborted) throw cancelledError();
       if (this.closed) throw closedError();
@@ -201,7 +213,11 @@ export class LocalLlmClient implements LlmClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.pool.rejectWaiting(closedError());
+    // Disposing a sequence under a generation that is still unwinding from the abort leaves that
+    // generation's promise pending forever; let them settle first (they stop within a token).
+    await Promise.allSettled([...this.running]);
     for (const slot of this.slots) {
       if (slot.kind === 'chat') slot.chat.dispose({ disposeSequence: true });
       else slot.completion.dispose({ disposeSequence: true });
