@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { isSpecializeError } from '../core/errors';
 import type { SearchResult } from '../core/search/searcher';
+import { generateQueries, setLlmApiKey } from './generateQueries';
 import { openResult } from './searchView';
 import { setStatus, storeDir, type Services } from './services';
 
@@ -15,6 +16,8 @@ export const COMMANDS: Record<string, CommandHandler> = {
   },
   'specialize.cancel': async (services) => services.cancelRunning?.(),
   'specialize.showLogs': async (services) => services.log.show(),
+  'specialize.generateQueries': generateQueries,
+  'specialize.setLlmApiKey': setLlmApiKey,
 };
 
 async function indexWorkspace(services: Services): Promise<void> {
