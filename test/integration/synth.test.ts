@@ -208,6 +208,35 @@ describe('specialize synth', () => {
     expect(summary.generated).toBe(records.filter((record) => record.query !== null).length);
   }, 120_000);
 
+  it('stops at once on SIGTERM while requests hang, keeps what was answered, and a rerun finishes', async () => {
+    let answered = 0;
+    // Ten answers, then every request hangs: cancellation must not wait for the request timeout.
+    server = await startFakeLlmServer({ fallback: (request) => (answered++ < 10 ? answerFromPassage(request) : 'hang') });
+    const out = path.join(tempDir('synth-out-'), 'run');
+    const child = spawn(process.execPath, [cliPath, ...synthArgs(out, server.url, ['--concurrency', '2'])], { cwd: repoRoot, env: { ...process.env, SPECIALIZE_HOME: testHome }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    while (server.requests.length < 12) await new Promise((resolve) => setTimeout(resolve, 20));
+    const signalledAt = performance.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    expect(performance.now() - signalledAt).toBeLessThan(3000);
+    expect(code).toBe(130);
+    const summary = JSON.parse(stdout) as Summary & { cancelled: boolean };
+    expect(summary.cancelled).toBe(true);
+    expect(readJsonl(path.join(out, 'generations.jsonl'))).toHaveLength(10);
+    expect(fs.existsSync(path.join(out, 'queries.jsonl'))).toBe(false);
+
+    await server.close();
+    server = await startFakeLlmServer({ fallback: answerFromPassage });
+    const resumed = await runCliAsync(synthArgs(out, server.url));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const finished = JSON.parse(resumed.stdout) as Summary;
+    expect(finished.cached).toBe(10);
+    expect(finished.generated).toBe(finished.cached + server.requests.length);
+  }, 120_000);
+
   it('writes queries for real passages with the embedded local model, no server and no key', async () => {
     const out = path.join(tempDir('synth-out-'), 'run');
     const result = await runCliAsync(['synth', '--store', storeDir, '--out', out, '--llm', 'local', '--max-passages', '4', '--hold-out', '0', '--types', 'question,keywords', '--json']);
