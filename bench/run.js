@@ -14,6 +14,7 @@ const BENCHMARKS = {
   embed: 'bench/embedThroughput.ts',
   latency: 'bench/searchLatency.ts',
   ingest: 'bench/ingest.ts',
+  synth: 'bench/synth.ts',
 };
 
 const root = path.resolve(__dirname, '..');
