@@ -1,6 +1,7 @@
+import { FEW_SHOT_POOL } from './fewShotPool';
 import type { QueryType } from './queryTypes';
 
-export type ParseRejection = 'empty' | 'too-long' | 'copies-passage' | 'refusal' | 'echoes-prompt';
+export type ParseRejection = 'empty' | 'no-words' | 'too-long' | 'copies-passage' | 'copies-example' | 'refusal' | 'echoes-prompt';
 
 export type ParsedQuery = { ok: true; query: string } | { ok: false; reason: ParseRejection };
 
@@ -22,16 +23,28 @@ export function parseQuery(raw: string, type: QueryType, passage: string): Parse
   if (query === '') return { ok: false, reason: 'empty' };
   if (REFUSAL.test(query)) return { ok: false, reason: 'refusal' };
   if (/^passage\b/i.test(query)) return { ok: false, reason: 'echoes-prompt' };
-  const fitted = tooLong(query, type) ? firstSentence(query) : query;
+  if (!/\p{L}{3}/u.test(query)) return { ok: false, reason: 'no-words' };
+  const fitted = tooLong(query, type) ? (type.id === 'keywords' ? firstPhrases(query) : firstSentence(query)) : query;
   if (fitted === undefined || tooLong(fitted, type)) return { ok: false, reason: 'too-long' };
   query = fitted;
   if (!type.mayCopy && copiesPassage(query, passage)) return { ok: false, reason: 'copies-passage' };
+  // A small model sometimes repeats an answer from the prompt's examples, whatever the passage.
+  if (EXAMPLE_ANSWERS.has(comparable(query))) return { ok: false, reason: 'copies-example' };
   return { ok: true, query };
 }
 
 function tooLong(query: string, type: QueryType): boolean {
   return query.length > MAX_QUERY_CHARS || words(query).length > type.maxWords;
 }
+
+/** Keywords beyond the limit: the first five phrases are the answer, the rest is run-on. */
+function firstPhrases(text: string): string | undefined {
+  const phrases = text.split(/\s*[,;]\s*/).filter(Boolean);
+  return phrases.length > 1 ? phrases.slice(0, 5).join(', ') : undefined;
+}
+
+const comparable = (text: string) => words(text).join(' ');
+const EXAMPLE_ANSWERS = new Set(FEW_SHOT_POOL.flatMap((example) => Object.values(example.queries).flatMap((query) => (query === undefined ? [] : [comparable(query)]))));
 
 /**
  * A model that runs on past its answer on the same line ("Where do jobs go? They are parked…")

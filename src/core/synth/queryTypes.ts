@@ -4,7 +4,8 @@ import { FEW_SHOT_POOL } from './fewShotPool';
 /**
  * The kinds of query the LLM writes. The first six are the method's (Tamber et al.: a mix of types
  * beats any single one); the last three are what people type when they search code and technical
- * docs, and apply only to technical passages.
+ * docs, and apply only to technical passages (on prose, "how do I" answers were mostly nonsense:
+ * 25% round-trip pass in bench/synth.ts, the lowest of any type).
  */
 export interface QueryType {
   id: string;
@@ -72,7 +73,7 @@ export const QUERY_TYPES: readonly QueryType[] = [
     instruction: `Write one "how do I ..." question a developer would ask that this passage helps with, under 20 words. ${ANSWER_ONLY}`,
     maxWords: 30,
     mayCopy: false,
-    technicalOnly: false,
+    technicalOnly: true,
   },
   {
     id: 'error',

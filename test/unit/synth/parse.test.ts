@@ -68,3 +68,15 @@ describe('parseQuery on answers that run on', () => {
     expect(parseQuery('failed jobs '.repeat(30), question, passage)).toEqual({ ok: false, reason: 'too-long' });
   });
 });
+
+describe('parseQuery quality checks', () => {
+  const keywords = queryType('keywords');
+  it('keeps the first five phrases of a run-on keyword list', () => {
+    const raw = 'retries, backoff, dead-letter queue, operator, requeue, scheduler, jobs, failures, queue, inspection, retry policy, exponential growth, timing, job runner, failure handling, operator tools, queue inspection, backoff timing, retry limits';
+    expect(parseQuery(raw, keywords, passage)).toEqual({ ok: true, query: 'retries, backoff, dead-letter queue, operator, requeue' });
+  });
+  it('rejects answers without a word, and answers copied from the prompt examples', () => {
+    expect(parseQuery('1, 2, 3', keywords, passage)).toEqual({ ok: false, reason: 'no-words' });
+    expect(parseQuery('How do I skip a migration that was already applied by hand?', queryType('howto'), passage)).toEqual({ ok: false, reason: 'copies-example' });
+  });
+});

@@ -180,18 +180,29 @@ export class LocalLlmClient implements LlmClient {
     const prompt = toFewShotText(request.messages);
     const promptTokens = this.model.tokenize(prompt).length;
     this.checkFits(promptTokens, request.maxTokens);
+    // The answer is one line: stop at the first line break after some text (a base model often
+    // opens with a break, so stopping at any break would give empty answers, and without the stop
+    // it runs on into an invented next example until maxTokens).
+    const lineDone = new AbortController();
+    const signal = request.signal ? AbortSignal.any([request.signal, lineDone.signal]) : lineDone.signal;
+    let text = '';
     let completionTokens = 0;
-    const text = await completion.generateCompletion(prompt, {
+    await completion.generateCompletion(prompt, {
       maxTokens: request.maxTokens,
       temperature: request.temperature,
-      // The answer ends where the model starts inventing the next example. Not at the first line
-      // break: small models often open with one, which would make an empty answer.
       customStopTriggers: ['\n\n', '\nPassage', '\nAnswer'],
-      ...(request.signal ? { signal: request.signal } : {}),
+      signal,
+      stopOnAbortSignal: true,
+      onTextChunk: (chunk) => {
+        text += chunk;
+        if (/\S[^\n]*\n/.test(text)) lineDone.abort();
+      },
       onToken: (tokens) => {
         completionTokens += tokens.length;
       },
     });
+    // stopOnAbortSignal turns the caller's cancel into a normal return too: tell them apart.
+    if (request.signal?.aborted) throw cancelledError();
     return { text, promptTokens, completionTokens };
   }
 
