@@ -53,7 +53,7 @@ const TARGET_FORMAT_SUCCESS = 0.98;
 const ROUND_TRIP_K = 20;
 const COLLECTIONS = ['cranfield', 'med'] as const;
 /** Every parser rejection, in the order the parser checks them. */
-const REJECTIONS: readonly ParseRejection[] = ['empty', 'refusal', 'echoes-prompt', 'too-long', 'copies-passage'];
+const REJECTIONS: readonly ParseRejection[] = ['empty', 'no-words', 'refusal', 'echoes-prompt', 'too-long', 'copies-passage', 'copies-example'];
 /** Seconds between progress lines on stderr. */
 const PROGRESS_EVERY_S = 15;
 
@@ -96,7 +96,7 @@ interface TypeParse {
   answers: number;
   /** Answers the parser turned into a query. */
   accepted: number;
-  /** Answers with a well-formed query, copying the passage or not: accepted + copies-passage. */
+  /** Answers with a well-formed query, copying or not: accepted + copies-passage + copies-example. */
   formatOk: number;
   rejections: Record<ParseRejection, number>;
   /** Accepted queries that are word for word one of the prompt pool's example answers (any type). */
@@ -364,7 +364,7 @@ function tallyParse(label: string, records: readonly GenerationRecord[], sourceO
     passage: passages.get(record.passage_id)?.text ?? '',
   }));
   const fewShotCopies = accepted.filter((record) => FEW_SHOT_ANSWERS.has(normalized(record.query as string))).length;
-  return { type: label, answers: records.length, accepted: accepted.length, formatOk: accepted.length + rejections['copies-passage'], rejections, fewShotCopies, examples, rejected };
+  return { type: label, answers: records.length, accepted: accepted.length, formatOk: accepted.length + (rejections['copies-passage'] ?? 0) + (rejections['copies-example'] ?? 0), rejections, fewShotCopies, examples, rejected };
 }
 
 /**
@@ -583,18 +583,18 @@ function printLocal(local: NonNullable<Report['local']>, lines: string[], noisy:
   if ((local.timing.otherCores ?? 0) > NOISY_OTHER_CORES) noisy.push(`other processes kept ${cores(local.timing)} cores busy during local generation`);
 
   const roundTrip = new Map(local.roundTrip.byType.map((row) => [row.label, row]));
-  lines.push('', '| type | answers | format success | accepted | empty | refusal | echoes-prompt | too-long | copies-passage | accepted but a few-shot answer | round trip (top 20) |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('', '| type | answers | format success | accepted | empty | no-words | refusal | echoes-prompt | too-long | copies-passage | copies-example | accepted but a few-shot answer | round trip (top 20) |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of [...local.parse, local.total]) {
     const trip = row === local.total ? { queries: local.roundTrip.queries, passed: sum(local.roundTrip.byType.map((t) => t.passed)) } : roundTrip.get(row.type);
     const name = row === local.total ? '**all**' : row.type;
     const tripCell = trip ? `${pct(trip.passed, trip.queries)} (${trip.passed}/${trip.queries})` : '–';
-    lines.push(`| ${name} | ${row.answers} | ${pct(row.formatOk, row.answers)} | ${pct(row.accepted, row.answers)} | ${REJECTIONS.map((reason) => row.rejections[reason]).join(' | ')} | ${row.fewShotCopies} | ${tripCell} |`);
+    lines.push(`| ${name} | ${row.answers} | ${pct(row.formatOk, row.answers)} | ${pct(row.accepted, row.answers)} | ${REJECTIONS.map((reason) => row.rejections[reason] ?? 0).join(' | ')} | ${row.fewShotCopies} | ${tripCell} |`);
   }
   const format = local.total.formatOk / Math.max(1, local.total.answers);
   const below = local.parse.filter((row) => row.formatOk / row.answers < TARGET_FORMAT_SUCCESS).map((row) => `${row.type} ${pct(row.formatOk, row.answers)}`);
   lines.push('', `Target: format success ≥ ${100 * TARGET_FORMAT_SUCCESS}% for the default local model: **${format >= TARGET_FORMAT_SUCCESS ? 'PASS' : 'FAIL'}** (${pct(local.total.formatOk, local.total.answers)}, ${local.total.formatOk}/${local.total.answers}).${below.length ? ` Types below it: ${below.join(', ')}.` : ''}`);
-  lines.push('Format success counts every answer the parser read as a query (copies-passage included); accepted excludes copies too. "A few-shot answer": accepted queries that repeat, word for word, an example answer from the prompt pool (the parser accepts them; the round trip usually drops them).');
+  lines.push('Format success counts every answer the parser read as a well-formed query (copies of the passage or of a prompt example included); accepted excludes the copies too. "A few-shot answer": accepted queries that repeat, word for word, an example answer from the prompt pool (the parser accepts them; the round trip usually drops them).');
   printRoundTrip(local.roundTrip, lines, noisy);
   printExamples(local.parse, lines);
 }
