@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './cli/commands/demo';
+import { registerDoctor } from './cli/commands/doctor';
 import { registerEval } from './cli/commands/eval';
 import { registerIndex } from './cli/commands/index';
 import { registerModels } from './cli/commands/models';
@@ -22,6 +23,7 @@ registerEval(program);
 registerSynth(program);
 registerModels(program);
 registerDemo(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
