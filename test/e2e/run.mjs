@@ -403,6 +403,9 @@ async function main() {
     'extensions.ignoreRecommendations': true,
     'git.enabled': false,
     'window.restoreWindows': 'none',
+    // Keep the training-query step short: the embedded model writes 2 queries for each of 4 passages.
+    'specialize.synth.maxPassages': 4,
+    'specialize.synth.types': ['question', 'keywords'],
   }, null, 2));
 
   // Install the extension under test: a link named publisher.name-version to the repository root.
@@ -612,6 +615,24 @@ async function main() {
     });
     await screenshot('result-opened');
   }
+
+  // --- Training queries with the embedded local model ----------------------------------------------
+  await step('run "Specialize: Generate Training Queries" from the command palette', 45_000, () => runCommand('Specialize: Generate Training Queries'));
+  await step('the local model writes and filters queries ("training queries kept" in the Specialize log)', 125_000, async () => {
+    const line = await waitFor('the "training queries kept" log line', 120_000, async () => {
+      if (serverExit) throw new FailNow(serverExit);
+      const file = findLogFile(userDataDir, 'Specialize.log');
+      const text = file ? fs.readFileSync(file, 'utf8') : '';
+      const problem = text.split('\n').find((l) => /\[error\]/.test(l));
+      if (problem) throw new FailNow(`the extension logged an error: ${problem}`);
+      return text.split('\n').find((l) => /training queries kept of \d+ generated/.test(l));
+    }, 500);
+    const [, kept, generated, requests] = /(\d+) training queries kept of (\d+) generated \((\d+) requests/.exec(line) ?? [];
+    if (Number(requests) !== 8) throw new Error(`expected 8 requests (4 passages × 2 types): ${line}`);
+    if (!(Number(generated) > 0) || !(Number(kept) >= 0)) throw new Error(`no queries generated: ${line}`);
+    log(`  ${line.replace(/^.*?\] /, '')}`);
+  });
+  await screenshot('training-queries');
   return { indexedLine };
 }
 
