@@ -5,7 +5,7 @@ import { DEFAULT_MODEL_ID } from '../../src/core/models/packaged';
 import { Searcher } from '../../src/core/search/searcher';
 import { Store, type PassageInput } from '../../src/core/store/store';
 import { roundTripFilter } from '../../src/core/synth/filters';
-import { rankWithSearcher } from '../../src/core/synth/studentRank';
+import { rankInMemory, rankWithSearcher } from '../../src/core/synth/studentRank';
 import { tempDir } from '../helpers/env';
 import { defaultModel } from '../helpers/models';
 
@@ -47,6 +47,30 @@ describe('rankWithSearcher (the real default model)', () => {
       );
       expect(result.kept.map((x) => x.passage_id)).toEqual(['cron']);
       expect(result.dropped.map((x) => x.reason)).toEqual(['not-in-student-top-k']);
+    } finally {
+      store.close();
+      await embedder.close();
+    }
+  });
+
+  it('ranks in memory (one matrix product per block) exactly as the exact scans of the searcher do', async () => {
+    const embedder = await Embedder.create({ model: await defaultModel() });
+    const store = await Store.open(path.join(tempDir(), 'index'), { create: true });
+    // Enough passages for several blocks and near-ties: each sentence pairs two topics.
+    const topics = corpus.map((p) => p.text);
+    const many = Array.from({ length: 60 }, (_, i) => passage(`p${i}`, `${topics[i % topics.length]} ${topics[(i * 7 + 3) % topics.length]} Case ${i}.`));
+    try {
+      await store.syncPassages(many);
+      await store.syncVectors(embedder, DEFAULT_MODEL_ID);
+      const searcher = new Searcher(store, embedder);
+      const queries = ['retry with backoff', 'prometheus port', 'rotate api keys safely', 'time zone of cron', '', 'what happens on SIGTERM'];
+      const scans = await rankWithSearcher(searcher, embedder)(queries, 10);
+      const inMemory = rankInMemory(store, searcher, embedder);
+      try {
+        expect(await inMemory(queries, 10)).toEqual(scans);
+      } finally {
+        await inMemory.close();
+      }
     } finally {
       store.close();
       await embedder.close();

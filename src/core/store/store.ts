@@ -265,6 +265,24 @@ export class Store {
   }
 
   /** Vectors stored for a model version (0 when none). */
+  /** Every vector of a model version with its passage id, for exact search in memory. */
+  async readVectors(version: string): Promise<{ ids: string[]; vectors: Float32Array[] }> {
+    const table = await this.vectorTableIfExists(version);
+    if (!table) throw new SpecializeError(`The index has no vectors for model version ${version}.`, 'Run `specialize index` with this model to embed the passages.', 'not-found');
+    const ids: string[] = [];
+    const vectors: Float32Array[] = [];
+    for await (const batch of table.query().select(['id', 'vector'])) {
+      const idColumn = batch.getChild('id');
+      const vectorColumn = batch.getChild('vector');
+      for (let row = 0; row < batch.numRows; row += 1) {
+        ids.push(String(idColumn?.get(row)));
+        const value = vectorColumn?.get(row) as { toArray(): Float32Array } | null;
+        vectors.push(Float32Array.from(value ? value.toArray() : []));
+      }
+    }
+    return { ids, vectors };
+  }
+
   async vectorCount(version: string): Promise<number> {
     const table = this.vectorTables.get(version) ?? (await this.vectorTableIfExists(version));
     return table ? table.countRows() : 0;

@@ -12,7 +12,7 @@ import type { LlmClient } from './llm/types';
 import { GENERATION } from './prompt';
 import { queryType, type QueryType } from './queryTypes';
 import { samplePassages, type SampleTally } from './sampling';
-import { rankWithSearcher } from './studentRank';
+import { rankInMemory } from './studentRank';
 
 export interface SynthOptions {
   storeDir: string;
@@ -86,6 +86,7 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
   const types = options.types.map(checkedType);
   const opened = await openSearch(options.storeDir, { needsModel: true, ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const log = await GenerationLog.open(path.join(options.outDir, SYNTH_FILES.log));
+  let closeRank: (() => Promise<void>) | undefined;
   try {
     const passages = await opened.store.listPassages();
     if (passages.length === 0) throw new SpecializeError(`The index at ${options.storeDir} has no passages.`, 'Index a folder first: `specialize index <folder> --store <dir>`.', 'not-found');
@@ -126,7 +127,8 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
     const train = parsed.filter((record) => record.split === 'train');
     const heldOut = parsed.filter((record) => record.split === 'heldout');
     const heldOutIds = new Set(sample.heldOut.map((passage) => passage.id));
-    const rank = rankWithSearcher(opened.searcher, opened.embedder ?? missingEmbedder());
+    const rank = rankInMemory(opened.store, opened.searcher, opened.embedder ?? missingEmbedder(), options.threads ? { threads: options.threads } : {});
+    closeRank = rank.close;
     const roundTrip = generation.cancelled
       ? { kept: [], dropped: [] }
       : await roundTripFilter(
@@ -187,6 +189,7 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
     if (!generation.cancelled) await writeJsonAtomic(path.join(options.outDir, SYNTH_FILES.summary), summary);
     return summary;
   } finally {
+    await closeRank?.();
     log.close();
     await opened.close();
   }
