@@ -39,7 +39,7 @@ export function registerSynth(program: Command): void {
     .option('--max-passages <n>', 'passages to sample (near-duplicates removed first)', positiveInt('--max-passages'), DEFAULT_MAX_PASSAGES)
     .option('--hold-out <n>', 'passages held out; their queries form the synthetic evaluation set', nonNegativeInt('--hold-out'), DEFAULT_HOLD_OUT)
     .option('--seed <n>', 'sampling seed', nonNegativeInt('--seed'), DEFAULT_SEED)
-    .option('--concurrency <n>', 'requests in flight (default: 4 for an endpoint, 1 for the local model)', positiveInt('--concurrency', 256))
+    .option('--concurrency <n>', 'requests in flight (default: 4 for an endpoint, one per CPU core up to 4 for the local model)', positiveInt('--concurrency', 256))
     .option('--timeout <seconds>', 'per-request timeout', positiveInt('--timeout', 3600), 60)
     .option('--price-in <usd>', 'USD per million prompt tokens, for the cost estimate', nonNegativeNumber('--price-in'))
     .option('--price-out <usd>', 'USD per million completion tokens, for the cost estimate', nonNegativeNumber('--price-out'))
