@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../src/core/errors';
-import { DebugCrashRequest, DebugSleepRequest, PROTOCOL_VERSION, TrainerErrorCodes, TrainRunRequest, type LogParams, type ProgressParams } from '../../src/core/trainer/protocol';
+import { DebugCrashRequest, DebugSleepRequest, ModelExportRequest, PROTOCOL_VERSION, TrainerErrorCodes, type LogParams, type ProgressParams } from '../../src/core/trainer/protocol';
 import { RestartSupervisor } from '../../src/core/trainer/supervisor';
 import { TrainerClient, type TrainerRestartEvent } from '../../src/core/trainer/trainerClient';
 import { TrainerError } from '../../src/core/trainer/trainerErrors';
@@ -94,10 +94,15 @@ describe('TrainerClient against the real trainer process', () => {
     expect((unknown as TrainerError).message).toMatch(/The trainer has no method "no\/such\/method"/);
     expect((unknown as TrainerError).fix).toMatch(/npm run setup/);
 
-    const stub = await trainer.request(TrainRunRequest, { run_dir: '/tmp/run' }).catch((error: unknown) => error);
+    const stub = await trainer.request(ModelExportRequest, { run_dir: '/tmp/run' }).catch((error: unknown) => error);
     expect(stub).toBeInstanceOf(TrainerError);
     expect((stub as TrainerError).rpcCode).toBe(TrainerErrorCodes.NotImplementedYet);
-    expect((stub as TrainerError).message).toMatch(/train\/run is not implemented yet/);
+    expect((stub as TrainerError).message).toMatch(/model\/export is not implemented yet/);
+
+    // train/run is real: a run directory without training data is a problem the user can fix.
+    const missing = await trainer.request('train/run', { run_dir: '/nonexistent/run', student: '/nonexistent/student' }).catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(TrainerError);
+    expect((missing as TrainerError).rpcCode).not.toBe(TrainerErrorCodes.NotImplementedYet);
 
     await expect(trainer.request(DebugSleepRequest, { seconds: -1 })).rejects.toThrow(/seconds must be a number/);
   });

@@ -61,6 +61,9 @@ class _EncoderForExport(torch.nn.Module):
         return self.encoder(**kwargs).last_hidden_state
 
 
+# no_grad scoped to the export, not set_grad_enabled(False): that would switch gradients off for
+# whatever runs next on the thread (the trainer trains in the same process).
+@torch.no_grad()
 def export_onnx(model_dir: str | Path, output_dir: str | Path, int8: bool = False) -> dict:
     """Export, optimise, optionally quantise, and verify a model.
 
@@ -78,7 +81,6 @@ def export_onnx(model_dir: str | Path, output_dir: str | Path, int8: bool = Fals
     model_dir = Path(model_dir)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_grad_enabled(False)
 
     st_model = SentenceTransformer(str(model_dir), device="cpu")
     conventions = read_conventions(st_model)

@@ -186,9 +186,9 @@ def test_errors_are_clear_and_the_server_carries_on(server):
     unknown = server.response(server.request("no/such/method"))["error"]
     assert unknown["code"] == protocol.METHOD_NOT_FOUND
     assert "no/such/method" in unknown["message"]
-    stub = server.response(server.request("train/run", {"run_dir": "/tmp/run"}))["error"]
+    stub = server.response(server.request("model/export", {"run_dir": "/tmp/run"}))["error"]
     assert stub["code"] == protocol.NOT_IMPLEMENTED_YET
-    assert "train/run is not implemented yet" in stub["message"]
+    assert "model/export is not implemented yet" in stub["message"]
     bad = server.response(server.request("debug/sleep", {"seconds": -1}))["error"]
     assert bad["code"] == protocol.INVALID_PARAMS and "seconds" in bad["message"]
     positional = server.response(server.request("debug/sleep", [1, 2]))["error"]
