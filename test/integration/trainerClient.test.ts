@@ -55,7 +55,7 @@ describe('TrainerClient against the real trainer process', () => {
     expect(info.device.total_memory_bytes).toBeGreaterThan(0);
     expect(info.packages.sentence_transformers).toMatch(/^\d+\./);
     expect(info.packages.transformers).toMatch(/^\d+\./);
-    expect(info.methods).toEqual(['initialize', 'shutdown']);
+    expect(info.methods).toEqual(['initialize', 'shutdown', 'teacher/score', 'train/run']);
     // Asking again answers the same for the same process.
     expect(await trainer.initialize()).toEqual(info);
   });

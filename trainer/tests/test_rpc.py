@@ -161,7 +161,7 @@ def test_initialize_reports_the_environment(server):
     assert isinstance(result["device"]["name"], str) and result["device"]["name"]
     assert isinstance(result["device"]["bf16"], bool)
     assert result["packages"]["sentence_transformers"] and result["packages"]["transformers"]
-    assert result["methods"] == ["initialize", "shutdown"]
+    assert result["methods"] == ["initialize", "shutdown", "teacher/score", "train/run"]
 
 
 def test_cancel_stops_a_request_within_one_step(server):
