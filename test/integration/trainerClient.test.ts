@@ -55,7 +55,7 @@ describe('TrainerClient against the real trainer process', () => {
     expect(info.device.total_memory_bytes).toBeGreaterThan(0);
     expect(info.packages.sentence_transformers).toMatch(/^\d+\./);
     expect(info.packages.transformers).toMatch(/^\d+\./);
-    expect(info.methods).toEqual(['initialize', 'shutdown', 'teacher/score', 'train/run']);
+    expect(info.methods).toEqual(['initialize', 'model/export', 'shutdown', 'teacher/score', 'train/run']);
     // Asking again answers the same for the same process.
     expect(await trainer.initialize()).toEqual(info);
   });
@@ -87,17 +87,16 @@ describe('TrainerClient against the real trainer process', () => {
     await expect(trainer.request(DebugSleepRequest, { seconds: 5 }, controller.signal)).rejects.toBeInstanceOf(CancelledError);
   });
 
-  it('names an unknown method, a method that is not implemented yet, and bad params', async () => {
+  it('names an unknown method, a run directory that does not exist, and bad params', async () => {
     const unknown = await trainer.request('no/such/method', {}).catch((error: unknown) => error);
     expect(unknown).toBeInstanceOf(TrainerError);
     expect((unknown as TrainerError).rpcCode).toBe(TrainerErrorCodes.MethodNotFound);
     expect((unknown as TrainerError).message).toMatch(/The trainer has no method "no\/such\/method"/);
     expect((unknown as TrainerError).fix).toMatch(/npm run setup/);
 
-    const stub = await trainer.request(ModelExportRequest, { run_dir: '/tmp/run' }).catch((error: unknown) => error);
-    expect(stub).toBeInstanceOf(TrainerError);
-    expect((stub as TrainerError).rpcCode).toBe(TrainerErrorCodes.NotImplementedYet);
-    expect((stub as TrainerError).message).toMatch(/model\/export is not implemented yet/);
+    const noRun = await trainer.request(ModelExportRequest, { run_dir: '/nonexistent/run' }).catch((error: unknown) => error);
+    expect(noRun).toBeInstanceOf(TrainerError);
+    expect((noRun as TrainerError).rpcCode).toBe(TrainerErrorCodes.Problem);
 
     // train/run is real: a run directory without training data is a problem the user can fix.
     const missing = await trainer.request('train/run', { run_dir: '/nonexistent/run', student: '/nonexistent/student' }).catch((error: unknown) => error);

@@ -161,7 +161,7 @@ def test_initialize_reports_the_environment(server):
     assert isinstance(result["device"]["name"], str) and result["device"]["name"]
     assert isinstance(result["device"]["bf16"], bool)
     assert result["packages"]["sentence_transformers"] and result["packages"]["transformers"]
-    assert result["methods"] == ["initialize", "shutdown", "teacher/score", "train/run"]
+    assert result["methods"] == ["initialize", "model/export", "shutdown", "teacher/score", "train/run"]
 
 
 def test_cancel_stops_a_request_within_one_step(server):
@@ -186,9 +186,8 @@ def test_errors_are_clear_and_the_server_carries_on(server):
     unknown = server.response(server.request("no/such/method"))["error"]
     assert unknown["code"] == protocol.METHOD_NOT_FOUND
     assert "no/such/method" in unknown["message"]
-    stub = server.response(server.request("model/export", {"run_dir": "/tmp/run"}))["error"]
-    assert stub["code"] == protocol.NOT_IMPLEMENTED_YET
-    assert "model/export is not implemented yet" in stub["message"]
+    missing = server.response(server.request("model/export", {"run_dir": "/nonexistent/run"}))["error"]
+    assert missing["code"] == protocol.PROBLEM
     bad = server.response(server.request("debug/sleep", {"seconds": -1}))["error"]
     assert bad["code"] == protocol.INVALID_PARAMS and "seconds" in bad["message"]
     positional = server.response(server.request("debug/sleep", [1, 2]))["error"]
@@ -213,12 +212,12 @@ def test_shutdown_cancels_work_refuses_more_and_exit_ends_the_process(server):
 
 def test_end_of_input_without_shutdown_exits_with_code_1(server):
     server.process.stdin.close()
-    assert server.process.wait(10) == 1
+    assert server.process.wait(60) == 1
 
 
 def test_crash_exits_without_answering(server):
     server.request("debug/crash")
-    assert server.process.wait(10) == 3
+    assert server.process.wait(60) == 3
     assert b"debug/crash" in server.process.stderr.read()
 
 

@@ -55,9 +55,136 @@ export interface InitializeResult {
   methods: string[];
 }
 
-/** Common to teacher/score, train/run and model/export; each method's own fields arrive with it. */
+/** Common to teacher/score, train/run and model/export. */
 export interface RunDirParams {
   run_dir: string;
+}
+
+/** A teacher for teacher/score: a model folder or Hugging Face id, or an ensemble of such. */
+export type TeacherScorerSpec =
+  | { kind: 'cross-encoder' | 'bi-encoder'; model: string; /** Prepended to queries; a bi-encoder without it takes the model's own `query` prompt. */ query_prompt?: string }
+  | { kind: 'ensemble'; members: { kind: 'cross-encoder' | 'bi-encoder'; model: string; query_prompt?: string }[]; /** One non-negative weight per member; equal when absent. */ weights?: number[] };
+
+/**
+ * teacher/score reads `run_dir/teacher_input.jsonl` (`{qid, query, type, candidates}` a line) and
+ * `run_dir/passages.jsonl` (`{id, text}`), and writes `run_dir/teacher_scores.jsonl`
+ * (`{qid, candidates, raw, scores}` a line, input order; `scores` normalised to [0, 1] per query type).
+ * Resumable: finished shards in `run_dir/teacher/` are kept.
+ */
+export interface TeacherScoreParams extends RunDirParams {
+  scorer: TeacherScorerSpec;
+  /** Pairs per scorer call (default 64). */
+  batch_size?: number;
+  /** Queries per resumable shard (default 1024). */
+  shard_size?: number;
+  device?: 'auto' | 'cpu' | 'cuda';
+}
+
+export interface TeacherScoreResult {
+  queries: number;
+  pairs: number;
+  seconds: number;
+  /** Pairs scored by this call per second (resumed shards not counted). */
+  pairs_per_second: number;
+  /** Path of teacher_scores.jsonl. */
+  output: string;
+  resumed_shards: number;
+}
+
+/**
+ * train/run reads `run_dir/train.jsonl` and `run_dir/dev.jsonl` (`{qid, query, candidates, scores}` a
+ * line: candidates source first, at most 20, scores the normalised teacher scores aligned with them) and
+ * `run_dir/passages.jsonl`, and writes the best student by dev loss as a sentence-transformers folder
+ * to `run_dir/<output>`. `run_dir/checkpoints/last/` is written when cancelled; a later train/run on the
+ * same run dir with the same settings resumes from it.
+ */
+export interface TrainRunParams extends RunDirParams {
+  /** The student to tune: a sentence-transformers model folder. */
+  student: string;
+  /** Folder name inside run_dir for the tuned student (default "student"). */
+  output?: string;
+  mode?: 'combined' | 'infonce';
+  /** Queries per optimiser step (default 4096). */
+  batch_size?: number;
+  /** Queries per forward pass inside a step (default 16). */
+  micro_batch?: number;
+  lr?: number;
+  weight_decay?: number;
+  max_grad_norm?: number;
+  epochs?: number;
+  /** Epochs without a better dev loss before stopping early (default 2). */
+  patience?: number;
+  seed?: number;
+  checkpoint_every?: number;
+  /** Stop after this many optimiser steps in all (null: no limit). */
+  max_steps?: number | null;
+  device?: 'auto' | 'cpu' | 'cuda';
+  listwise_weight?: number;
+  contrastive_weight?: number;
+  student_temperature?: number;
+  teacher_temperature?: number;
+  contrastive_temperature?: number;
+  /** Null turns denoising off. */
+  denoise_ratio?: number | null;
+}
+
+export interface TrainRunResult {
+  /** Optimiser steps done in all, resumed ones included. */
+  steps: number;
+  epochs: number;
+  best_dev_loss: number | null;
+  dev_losses: number[];
+  stopped: 'early' | 'max_epochs' | 'max_steps';
+  /** The tuned student's folder (sentence-transformers). */
+  output: string;
+  seconds: number;
+  queries_per_second: number | null;
+  steps_per_epoch: number;
+  warmup_steps: number;
+  train_queries: number;
+  dev_queries: number;
+  /** The checkpoint step this call resumed from, null for a fresh run. */
+  resumed_from_step: number | null;
+}
+
+/**
+ * model/export turns `run_dir/<model>` (a sentence-transformers folder) into `run_dir/<output>`: the
+ * model's configs and tokenizer plus `onnx/model.onnx` (fp32) and `onnx/model_int8.onnx`, without
+ * PyTorch weights, so resolveModel loads the ONNX directly. Refused (TrainerErrorCodes.Problem) when
+ * parity with PyTorch falls below the thresholds; the previous export is then kept.
+ */
+export interface ModelExportParams extends RunDirParams {
+  /** Folder name inside run_dir holding the tuned student (default "student"). */
+  model?: string;
+  /** Folder name inside run_dir for the export (default "export"). */
+  output?: string;
+  /** Also write and check an int8 model (default true). */
+  int8?: boolean;
+}
+
+export interface ExportVariantReport {
+  path: string;
+  /** Cosine of ONNX and PyTorch embeddings over the parity texts (queries and passages). */
+  min_cosine: number;
+  mean_cosine: number;
+  passed: boolean;
+  /** fp32: `{min: 0.9999}`; int8: `{mean: 0.99, min: 0.97}`. */
+  thresholds: { min?: number; mean?: number };
+}
+
+export interface ModelExportResult {
+  /** The engine folder (configs, tokenizer, onnx/). */
+  output: string;
+  /** The sentence-transformers folder exported from. */
+  model_dir: string;
+  onnx_dir: string;
+  /** Path of onnx/export.json, the full report. */
+  report: string;
+  exporter: string;
+  opset: number;
+  fp32: ExportVariantReport & { fused: boolean };
+  int8: ExportVariantReport | null;
+  seconds: number;
 }
 
 /** Test and diagnostics only: sleeps `seconds` in `steps` steps, reporting progress after each. */
@@ -100,12 +227,9 @@ export interface LogParams {
 
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('initialize');
 export const ShutdownRequest = new RequestType0<null, void>('shutdown');
-/** Not implemented yet on the Python side: answers TrainerErrorCodes.NotImplementedYet. */
-export const TeacherScoreRequest = new RequestType<RunDirParams, unknown, void>('teacher/score');
-/** Not implemented yet on the Python side: answers TrainerErrorCodes.NotImplementedYet. */
-export const TrainRunRequest = new RequestType<RunDirParams, unknown, void>('train/run');
-/** Not implemented yet on the Python side: answers TrainerErrorCodes.NotImplementedYet. */
-export const ModelExportRequest = new RequestType<RunDirParams, unknown, void>('model/export');
+export const TeacherScoreRequest = new RequestType<TeacherScoreParams, TeacherScoreResult, void>('teacher/score');
+export const TrainRunRequest = new RequestType<TrainRunParams, TrainRunResult, void>('train/run');
+export const ModelExportRequest = new RequestType<ModelExportParams, ModelExportResult, void>('model/export');
 /** Test and diagnostics only. */
 export const DebugSleepRequest = new RequestType<DebugSleepParams, DebugSleepResult, void>('debug/sleep');
 /** Test and diagnostics only: the trainer exits at once with code 3, without answering. */

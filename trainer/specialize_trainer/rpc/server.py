@@ -424,7 +424,6 @@ def debug_crash(params: dict[str, Any], ctx: RequestContext) -> None:
 
 
 _NOT_ADVERTISED = {
-    protocol.MODEL_EXPORT,
     protocol.DEBUG_SLEEP,
     protocol.DEBUG_CRASH,
 }
@@ -433,14 +432,15 @@ _NOT_ADVERTISED = {
 def register_default_handlers(server: Server) -> None:
     server.register(protocol.INITIALIZE, initialize)
     server.register(protocol.SHUTDOWN, shutdown)
-    server.register(protocol.MODEL_EXPORT, not_implemented_yet(protocol.MODEL_EXPORT))
     # Imported here: these modules pull in sentence-transformers, which the lightweight handlers
     # above (initialize, shutdown) do not need at import time.
+    from specialize_trainer.export import register_export
     from specialize_trainer.teacher import register_teacher
     from specialize_trainer.training import register_training
 
     register_teacher(server)
     register_training(server)
+    register_export(server)
     server.register(protocol.DEBUG_SLEEP, debug_sleep)
     server.register(protocol.DEBUG_CRASH, debug_crash)
 
