@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import json
 import logging
@@ -432,17 +433,21 @@ _NOT_ADVERTISED = {
 def register_default_handlers(server: Server) -> None:
     server.register(protocol.INITIALIZE, initialize)
     server.register(protocol.SHUTDOWN, shutdown)
-    # Imported here: these modules pull in sentence-transformers, which the lightweight handlers
-    # above (initialize, shutdown) do not need at import time.
-    from specialize_trainer.export import register_export
-    from specialize_trainer.teacher import register_teacher
-    from specialize_trainer.training import register_training
-
-    register_teacher(server)
-    register_training(server)
-    register_export(server)
+    # Imported on first use: these modules pull in sentence-transformers (seconds of imports), which
+    # the handshake and diagnostics do not need, and a slow start delays every client.
+    server.register(protocol.TEACHER_SCORE, _lazy_handler("specialize_trainer.teacher", "teacher_score"))
+    server.register(protocol.TRAIN_RUN, _lazy_handler("specialize_trainer.training", "train_run"))
+    server.register(protocol.MODEL_EXPORT, _lazy_handler("specialize_trainer.export", "model_export"))
     server.register(protocol.DEBUG_SLEEP, debug_sleep)
     server.register(protocol.DEBUG_CRASH, debug_crash)
+
+
+def _lazy_handler(module: str, name: str) -> Callable[[dict[str, Any], RequestContext], Any]:
+    def handler(params: dict[str, Any], ctx: RequestContext) -> Any:
+        return getattr(importlib.import_module(module), name)(params, ctx)
+
+    handler.__name__ = name
+    return handler
 
 
 def _number_param(
