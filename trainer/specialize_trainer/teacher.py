@@ -126,6 +126,10 @@ class CrossEncoderScorer:
         return scores.float().cpu().numpy().reshape(len(inputs))
 
 
+# Query embeddings kept between calls (~1.5 KB each at 384 dimensions: 100k is ~150 MB at most).
+_QUERY_CACHE_LIMIT = 100_000
+
+
 class BiEncoderScorer:
     """A sentence-transformers bi-encoder: the score is the cosine of query and passage embeddings.
 
@@ -143,6 +147,7 @@ class BiEncoderScorer:
         prompts = self.model.prompts or {}
         self.query_prompt = prompts.get("query", "") if query_prompt is None else query_prompt
         self.passage_prompt = prompts.get("document", prompts.get("passage", prompts.get("corpus", "")))
+        self._query_cache: dict[str, np.ndarray] = {}
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         import torch
@@ -160,14 +165,18 @@ class BiEncoderScorer:
         return embeddings.float().cpu().numpy()
 
     def score(self, pairs: Sequence[Pair]) -> np.ndarray:
-        # A query has many candidates: embed each distinct text once.
-        queries = list(dict.fromkeys(query for query, _ in pairs))
+        # A query has many candidates, and length-sorted batches scatter them over many calls: embed
+        # each distinct query once and remember it (bounded), each distinct passage once per call.
+        missing = [text for text in dict.fromkeys(query for query, _ in pairs) if text not in self._query_cache]
+        if missing:
+            if len(self._query_cache) + len(missing) > _QUERY_CACHE_LIMIT:
+                self._query_cache.clear()
+            for text, embedding in zip(missing, self._encode(missing, self.query_prompt)):
+                self._query_cache[text] = embedding
         passages = list(dict.fromkeys(passage for _, passage in pairs))
-        query_rows = {text: i for i, text in enumerate(queries)}
         passage_rows = {text: i for i, text in enumerate(passages)}
-        query_embeddings = self._encode(queries, self.query_prompt)
         passage_embeddings = self._encode(passages, self.passage_prompt)
-        left = query_embeddings[[query_rows[query] for query, _ in pairs]]
+        left = np.stack([self._query_cache[query] for query, _ in pairs])
         right = passage_embeddings[[passage_rows[passage] for _, passage in pairs]]
         return np.einsum("ij,ij->i", left, right)
 

@@ -201,6 +201,24 @@ def test_bi_encoder_scores_are_cosines_with_the_models_query_prompt(tmp_path, ti
         np.testing.assert_allclose(record["raw"], cosine[record["qid"]], atol=1e-5)
 
 
+def test_bi_encoder_embeds_each_query_once_across_calls(tiny_model_dir):
+    scorer = teacher.BiEncoderScorer(str(tiny_model_dir))
+    encoded: list[str] = []
+    encode = scorer._encode
+
+    def counting(texts, prompt):
+        encoded.extend(texts)
+        return encode(texts, prompt)
+
+    scorer._encode = counting
+    first = scorer.score([("where do jobs go", "the dead letter queue"), ("cron time zone", "UTC by default")])
+    second = scorer.score([("where do jobs go", "retries with backoff")])
+    assert encoded.count("where do jobs go") == 1
+    fresh = teacher.BiEncoderScorer(str(tiny_model_dir)).score([("where do jobs go", "retries with backoff")])
+    np.testing.assert_allclose(second, fresh, atol=1e-6)
+    assert first.shape == (2,)
+
+
 def test_ensemble_is_weighted_mean_of_per_file_normalised_members(tmp_path, cross_encoder_dir, tiny_model_dir):
     run_dir = write_run(tmp_path / "run")
     members = [
