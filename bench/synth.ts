@@ -46,6 +46,7 @@ import { queryType, type QueryType } from '../src/core/synth/queryTypes';
 import { samplePassages } from '../src/core/synth/sampling';
 import { rankWithSearcher } from '../src/core/synth/studentRank';
 import { packageRoot } from '../src/core/util/paths';
+import { startClock, type Timing } from './clock';
 
 /** The project's target for the default local model: answers the parser reads as a query. */
 const TARGET_FORMAT_SUCCESS = 0.98;
@@ -74,13 +75,6 @@ interface Options {
   json: string | undefined;
 }
 
-interface Timing {
-  seconds: number;
-  /** CPU seconds of this process (all threads) over the span. */
-  cpuSeconds: number;
-  /** Cores that other processes kept busy on average over the span (/proc/stat), when known. */
-  otherCores: number | null;
-}
 
 /** One searchable corpus: a dev collection or the sample workspace, in its own store. */
 interface Source {
@@ -486,35 +480,6 @@ function retryStats(client: LlmClient): RetryStats | undefined {
 
 function machineInfo(loadavgStart: number[]) {
   return { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, loadavgStart, loadavgEnd: os.loadavg() };
-}
-
-/** USER_HZ, the unit of /proc/stat: 100 on every mainstream Linux. */
-const CLOCK_TICKS = 100;
-
-/** Machine-wide busy ticks from /proc/stat (undefined where there is none). */
-function machineBusyTicks(): number | undefined {
-  try {
-    const fields = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
-    return user + nice + system + irq + softirq;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts a clock; calling the result gives wall and CPU seconds, and what other processes used meanwhile. */
-function startClock(): () => Timing {
-  const cpu = process.cpuUsage();
-  const busy = machineBusyTicks();
-  const started = performance.now();
-  return () => {
-    const seconds = (performance.now() - started) / 1000;
-    const used = process.cpuUsage(cpu);
-    const cpuSeconds = (used.user + used.system) / 1e6;
-    const busyNow = machineBusyTicks();
-    const otherCores = busy === undefined || busyNow === undefined ? null : Math.max(0, ((busyNow - busy) / CLOCK_TICKS - cpuSeconds) / seconds);
-    return { seconds, cpuSeconds, otherCores };
-  };
 }
 
 function throttled(label: string): (event: ProgressEvent) => void {

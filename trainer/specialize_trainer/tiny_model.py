@@ -14,6 +14,7 @@ import argparse
 import string
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 from sentence_transformers import SentenceTransformer
@@ -29,6 +30,21 @@ _WORDS = (
     "what error file model query passage search index vector token embed train teacher student api key "
     "function class return import def const let type string number data test run build config server"
 ).split()
+
+
+def tiny_bert_config(vocab_size: int, **overrides: Any) -> BertConfig:
+    """The tiny BERT every test model uses: 2 layers of width 32, no dropout (overrides for heads, labels)."""
+    settings: dict[str, Any] = {
+        "vocab_size": vocab_size,
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "max_position_embeddings": 128,
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+    }
+    return BertConfig(**{**settings, **overrides})
 
 
 def build_tiny_model(
@@ -58,17 +74,7 @@ def build_tiny_model(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
     )
     fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=64)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-    )
-    BertModel(config).save_pretrained(hf_dir)
+    BertModel(tiny_bert_config(len(vocab))).save_pretrained(hf_dir)
     fast.save_pretrained(hf_dir)
     transformer = Transformer(str(hf_dir), max_seq_length=64)
     modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling), Normalize()]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sentence_transformers import CrossEncoder, SentenceTransformer
-from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+from transformers import AutoTokenizer, BertForSequenceClassification
 
 from specialize_trainer import teacher
 from specialize_trainer.rpc import protocol
@@ -14,6 +14,7 @@ from specialize_trainer.rpc.framing import MessageReader, MessageWriter
 from specialize_trainer.rpc.protocol import Problem, RequestCancelled
 from specialize_trainer.rpc.server import RequestContext, Server, register_default_handlers
 from specialize_trainer.teacher_norm import normalize_teacher_scores
+from specialize_trainer.tiny_model import tiny_bert_config
 
 WORDS = "the error file model query passage search index vector token embed train teacher api key".split()
 QUERIES = [
@@ -31,18 +32,7 @@ def cross_encoder_dir(tmp_path_factory, tiny_model_dir):
     out = tmp_path_factory.mktemp("tiny-ce") / "model"
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
     torch.manual_seed(1)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-        initializer_range=0.5,
-        num_labels=1,
-    )
+    config = tiny_bert_config(tokenizer.vocab_size, initializer_range=0.5, num_labels=1)
     BertForSequenceClassification(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out

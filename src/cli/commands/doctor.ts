@@ -6,10 +6,10 @@ import { isSpecializeError } from '../../core/errors';
 import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
 import { resolveModel } from '../../core/models/resolver';
 import type { ProgressListener } from '../../core/progress';
-import { pythonExecutable } from '../../core/python/pythonEnv';
+import { pythonEnvironment, pythonExecutable } from '../../core/python/pythonEnv';
 import { checkGgufFile, DEFAULT_LOCAL_LLM } from '../../core/synth/llm/localModelFile';
 import { PROTOCOL_VERSION, type InitializeResult } from '../../core/trainer/protocol';
-import { TrainerClient, trainerEnv } from '../../core/trainer/trainerClient';
+import { TrainerClient } from '../../core/trainer/trainerClient';
 import { cachedSha256File } from '../../core/util/hash';
 import { packageRoot, specializeHome } from '../../core/util/paths';
 import { printJson, runCommand } from '../run';
@@ -125,7 +125,7 @@ async function trainerInfo(problems: string[]): Promise<{ python: DoctorReport['
     problems.push(`The trainer speaks protocol ${info.protocol_version}, this Specialize speaks ${PROTOCOL_VERSION}. Fix: run \`npm run setup\` so the trainer package matches.`);
   }
   const trainer = { started: info !== undefined, pid: info?.pid ?? null, protocol_version: info?.protocol_version ?? null, packages: info?.packages ?? null, error };
-  return { python: { executable: info?.python.executable ?? executable, source, pythonpath: trainerEnv().PYTHONPATH ?? '', version: info?.python.version ?? null, trainer }, info };
+  return { python: { executable: info?.python.executable ?? executable, source, pythonpath: pythonEnvironment().PYTHONPATH ?? '', version: info?.python.version ?? null, trainer }, info };
 }
 
 async function studentInfo(problems: string[], signal: AbortSignal, progress: ProgressListener): Promise<DoctorReport['student']> {

@@ -28,14 +28,17 @@ export interface PythonResult {
   code: number;
 }
 
-/** Runs `python -m <module> …` in the trainer environment; never throws on a non-zero exit. */
-export async function runPythonModule(module: string, args: readonly string[], options: PythonRunOptions = {}): Promise<PythonResult> {
-  const python = pythonExecutable();
+/** Fails with the fix when the project's own environment is missing (a configured Python is trusted). */
+export function checkPythonExists(python: string): void {
   if (!process.env.SPECIALIZE_PYTHON && !fs.existsSync(python)) {
     throw new SpecializeError(`The Python environment ${python} does not exist.`, 'Run `npm run setup`, or set SPECIALIZE_PYTHON to a Python that has trainer/requirements.txt installed.', 'python-env');
   }
+}
+
+/** The environment Python runs in: the trainer package on PYTHONPATH, models offline, libraries quiet. */
+export function pythonEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const trainerDir = path.join(packageRoot(), 'trainer');
-  const env: NodeJS.ProcessEnv = {
+  return {
     ...process.env,
     PYTHONPATH: [trainerDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     // Models reach Python as local folders; the hub is the resolver's job, not Python's.
@@ -43,9 +46,16 @@ export async function runPythonModule(module: string, args: readonly string[], o
     TRANSFORMERS_VERBOSITY: 'error',
     TQDM_DISABLE: '1',
     TOKENIZERS_PARALLELISM: 'false',
-    ORT_DISABLE_TELEMETRY: '1',
     PYTHONUNBUFFERED: '1',
+    ...extra,
   };
+}
+
+/** Runs `python -m <module> …` in the trainer environment; never throws on a non-zero exit. */
+export async function runPythonModule(module: string, args: readonly string[], options: PythonRunOptions = {}): Promise<PythonResult> {
+  const python = pythonExecutable();
+  checkPythonExists(python);
+  const env = pythonEnvironment({ ORT_DISABLE_TELEMETRY: '1' });
   return new Promise((resolve, reject) => {
     const child = spawn(python, ['-m', module, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

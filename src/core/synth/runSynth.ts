@@ -115,7 +115,6 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
         options.onProgress?.({ stage: 'write queries', done: progress.done, total: progress.total, unit: 'queries', message: describeProgress(progress) });
       },
     });
-    const clientStats = statsOf(options.client);
 
     // This sample's answers, from this run and earlier ones.
     const passageById = new Map<string, StoredPassage>();
@@ -177,8 +176,8 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
       keptByType,
       heldOutQueries: heldOut.length,
       dropped,
-      requests: clientStats.requests ?? generation.done + generation.failed,
-      retries: clientStats.retries ?? 0,
+      requests: options.client.stats?.requests ?? generation.done + generation.failed,
+      retries: options.client.stats?.retries ?? 0,
       failed: generation.failed,
       cached: generation.cached,
       tokens: { prompt: generation.promptTokens, completion: generation.completionTokens },
@@ -209,12 +208,6 @@ function toQuery(record: GenerationRecord): QueryRecord {
 
 function missingEmbedder(): never {
   throw new Error('synth opened the index with its model, so an embedder is always present');
-}
-
-/** Request and retry counts when the client keeps them (the retrying wrapper does). */
-function statsOf(client: LlmClient): { requests?: number; retries?: number } {
-  const stats = (client as { stats?: { requests?: number; retries?: number } }).stats;
-  return stats ?? {};
 }
 
 function describeProgress(progress: GenerationProgress): string {

@@ -1,9 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { RequestType, RequestType0 } from 'vscode-jsonrpc/node';
-import { CancelledError, SpecializeError, throwIfAborted } from '../errors';
-import { pythonExecutable } from '../python/pythonEnv';
-import { packageRoot } from '../util/paths';
+import { CancelledError, throwIfAborted } from '../errors';
+import { checkPythonExists, pythonEnvironment, pythonExecutable } from '../python/pythonEnv';
 import { ExitNotification, InitializeRequest, PROTOCOL_VERSION, ShutdownRequest, TRAINER_MODULE, type InitializeParams, type InitializeResult, type LogParams, type ProgressParams } from './protocol';
 import { DEFAULT_RESTART_POLICY, RestartSupervisor, type RestartPolicy } from './supervisor';
 import { TrainerError } from './trainerErrors';
@@ -79,7 +76,7 @@ export class TrainerClient {
 
   /** Starts the trainer and waits for its `initialize` answer; a trainer that cannot start throws here. */
   static async start(options: TrainerStartOptions = {}): Promise<TrainerClient> {
-    const client = new TrainerClient(options, trainerCommand(options), trainerEnv(options.env));
+    const client = new TrainerClient(options, trainerCommand(options), pythonEnvironment(options.env));
     const process = await client.launch();
     client.process = process;
     client.ready = Promise.resolve(process);
@@ -279,26 +276,9 @@ export class TrainerClient {
 export function trainerCommand(options: Pick<TrainerStartOptions, 'commandPrefix' | 'python'> = {}): string[] {
   const prefix = options.commandPrefix ?? [];
   const python = options.python ?? pythonExecutable();
-  if (prefix.length === 0 && !options.python && !process.env.SPECIALIZE_PYTHON && !fs.existsSync(python)) {
-    throw new SpecializeError(`The Python environment ${python} does not exist.`, 'Run `npm run setup`, or set SPECIALIZE_PYTHON to a Python that has trainer/requirements.txt installed.', 'python-env');
-  }
+  // Through a prefix (ssh, torchrun) the interpreter lives elsewhere; a chosen python is trusted.
+  if (prefix.length === 0 && !options.python) checkPythonExists(python);
   return [...prefix, python, '-m', TRAINER_MODULE];
-}
-
-/** The trainer's environment: the package on PYTHONPATH, models offline, libraries quiet. */
-export function trainerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const trainerDir = path.join(packageRoot(), 'trainer');
-  return {
-    ...process.env,
-    PYTHONPATH: [trainerDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-    // Models reach Python as local folders; the hub is the resolver's job, not Python's.
-    HF_HUB_OFFLINE: '1',
-    TRANSFORMERS_VERBOSITY: 'error',
-    TQDM_DISABLE: '1',
-    TOKENIZERS_PARALLELISM: 'false',
-    PYTHONUNBUFFERED: '1',
-    ...extra,
-  };
 }
 
 function initializeParams(): InitializeParams {

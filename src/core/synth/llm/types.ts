@@ -32,6 +32,8 @@ export interface LlmClient {
   readonly paid: boolean;
   /** How many requests may be in flight at once. */
   readonly concurrency: number;
+  /** Requests sent, retries included, and the retries alone: kept by the retrying wrapper. */
+  readonly stats?: { readonly requests: number; readonly retries: number };
   complete(request: CompletionRequest): Promise<CompletionResult>;
   close(): Promise<void>;
 }
