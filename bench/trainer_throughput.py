@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import json
 import math
 import os
@@ -124,12 +123,11 @@ def machine_info(device: str, threads: int) -> dict[str, Any]:
 
 
 def default_model() -> str | None:
-    home = Path(os.environ.get("SPECIALIZE_CACHE", Path.home() / ".cache" / "specialize"))
-    for pattern in ("hub/*all-MiniLM-L6-v2*", "**/*all-MiniLM-L6-v2*"):
-        for folder in sorted(glob.glob(str(home / pattern), recursive=True)):
-            if (Path(folder) / "modules.json").is_file():
-                return folder
-    return None
+    """The default student in Specialize's cache (prepared by scripts/setup.sh), if it is there."""
+    from specialize_trainer.paths import cached_model_dir
+
+    folder = cached_model_dir("sentence-transformers/all-MiniLM-L6-v2")
+    return str(folder) if (folder / "modules.json").is_file() else None
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -348,7 +346,6 @@ def teacher_bench(args, queries, passages, work: Path, log) -> dict[str, Any]:
     load = meter.stop()
     agreement = float(np.corrcoef(ours_raw, st_raw)[0, 1])
     max_diff = float(np.max(np.abs(ours_raw - st_raw)))
-    del scorer, st_model
     return {
         "pairs": len(pairs),
         "queries": len(queries),

@@ -5,6 +5,7 @@ import { Embedder } from '../../src/core/embed/embedder';
 import { CancelledError } from '../../src/core/errors';
 import { resolveModel } from '../../src/core/models/resolver';
 import { DebugCrashRequest, DebugSleepRequest, ModelExportRequest, TeacherScoreRequest, TrainRunRequest, type ProgressParams, type TrainRunParams } from '../../src/core/trainer/protocol';
+import { pythonExecutable } from '../../src/core/python/pythonEnv';
 import { TrainerClient, type TrainerRestartEvent } from '../../src/core/trainer/trainerClient';
 import { cosine, referenceEmbeddings, tempDir } from '../helpers/env';
 import { testHome, tinyModelDir } from '../helpers/models';
@@ -148,6 +149,22 @@ describe('the training pipeline from TypeScript against the real trainer process
         await embedder.close();
       }
     }
+  });
+
+  it('trains data-parallel on two ranks launched through a torchrun prefix', async () => {
+    // torchrun --no-python runs the client's own `python -m specialize_trainer.rpc.server` on every rank.
+    const torchrun = [pythonExecutable(), '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--no-python'];
+    const parallel = await TrainerClient.start({ commandPrefix: torchrun, python: pythonExecutable() });
+    const parallelDir = tempDir('specialize-run-torchrun-');
+    for (const file of ['passages.jsonl', 'train.jsonl', 'dev.jsonl']) fs.copyFileSync(path.join(runDir, file), path.join(parallelDir, file));
+    try {
+      const result = await parallel.request(TrainRunRequest, train(parallelDir, { max_steps: 2 }));
+      expect(result).toMatchObject({ steps: 2, world_size: 2, micro_batch: 4, output: path.join(parallelDir, 'student') });
+      expect(fs.existsSync(path.join(result.output, 'modules.json'))).toBe(true);
+    } finally {
+      await parallel.shutdown();
+    }
+    expect(parallel.state).toBe('closed');
   });
 
   it('restarts after a crash and shuts down', async () => {

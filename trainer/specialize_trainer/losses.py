@@ -31,6 +31,22 @@ INFONCE = "infonce"
 
 
 @dataclass(frozen=True)
+class Gather:
+    """How one rank's share of a batch joins the whole batch in data-parallel GradCache.
+
+    ``queries`` and ``passages`` map this rank's ``[n, D]`` embeddings to the whole batch's (every rank's
+    shares in rank order); this rank's rows start at ``query_offset`` / ``passage_offset`` in them. ``dim``
+    is the embedding width, for a rank whose share is empty.
+    """
+
+    queries: Callable[[Tensor], Tensor]
+    passages: Callable[[Tensor], Tensor]
+    query_offset: int
+    passage_offset: int
+    dim: int
+
+
+@dataclass(frozen=True)
 class LossTerms:
     """The total training loss and its parts.
 
@@ -341,6 +357,7 @@ def grad_cache_backward(
     encode_passage: Callable[[Sequence[Any]], Tensor] | None = None,
     query_chunk_size: int = 16,
     passage_chunk_size: int = 320,
+    gather: Gather | None = None,
 ) -> Tensor | LossTerms:
     """Back-propagate a whole-batch loss through an encoder in micro-batches (GradCache).
 
@@ -366,6 +383,9 @@ def grad_cache_backward(
         encode_passage: passage encoder; defaults to ``encode_query``.
         query_chunk_size: queries per micro-batch.
         passage_chunk_size: passages per micro-batch (16 queries x 20 candidates by default).
+        gather: in data-parallel training, ``queries`` and ``passages`` are this rank's share; step 2 runs
+            on every rank's embeddings and step 3 back-propagates this rank's rows of the gradient. The
+            caller then sums parameter gradients across ranks.
 
     Returns:
         The loss (or :class:`LossTerms`) detached from the graph.
@@ -375,14 +395,30 @@ def grad_cache_backward(
     passage_chunks = _chunks(passages, passage_chunk_size)
     query_cache, query_states = _encode_without_grad(encode_query, query_chunks)
     passage_cache, passage_states = _encode_without_grad(encode_passage, passage_chunks)
-    query_leaf = torch.cat(query_cache).requires_grad_()
-    passage_leaf = torch.cat(passage_cache).requires_grad_()
+    if gather is None:
+        query_leaf = torch.cat(query_cache).requires_grad_()
+        passage_leaf = torch.cat(passage_cache).requires_grad_()
+    else:
+        query_leaf = gather.queries(concat_rows(query_cache, gather.dim)).requires_grad_()
+        passage_leaf = gather.passages(concat_rows(passage_cache, gather.dim)).requires_grad_()
     result = loss_fn(query_leaf, passage_leaf)
     loss = result.total if isinstance(result, LossTerms) else result
     query_grad, passage_grad = torch.autograd.grad(loss, [query_leaf, passage_leaf], allow_unused=True)
-    _backward_chunks(encode_query, query_chunks, query_states, query_grad, query_leaf)
-    _backward_chunks(encode_passage, passage_chunks, passage_states, passage_grad, passage_leaf)
+    if gather is not None:
+        query_grad = _own_rows(query_grad, gather.query_offset, len(queries))
+        passage_grad = _own_rows(passage_grad, gather.passage_offset, len(passages))
+    _backward_chunks(encode_query, query_chunks, query_states, query_grad, len(queries))
+    _backward_chunks(encode_passage, passage_chunks, passage_states, passage_grad, len(passages))
     return result.detach()
+
+
+def concat_rows(parts: list[Tensor], dim: int) -> Tensor:
+    """``torch.cat(parts)``, or an empty ``[0, dim]`` tensor when there are no parts (an empty share)."""
+    return torch.cat(parts) if parts else torch.zeros((0, dim))
+
+
+def _own_rows(grad: Tensor | None, offset: int, count: int) -> Tensor | None:
+    return None if grad is None else grad[offset : offset + count]
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -419,7 +455,7 @@ def _backward_chunks(
     chunks: list[Sequence[Any]],
     states: list[tuple[Tensor, list[Tensor] | None]],
     grad: Tensor | None,
-    leaf: Tensor,
+    expected_rows: int,
 ) -> None:
     if grad is None:  # the loss did not use these embeddings
         return
@@ -430,7 +466,7 @@ def _backward_chunks(
         stop = start + embeddings.shape[0]
         torch.autograd.backward(embeddings, grad_tensors=grad[start:stop].to(embeddings.dtype))
         start = stop
-    if start != leaf.shape[0]:
+    if start != expected_rows:
         raise RuntimeError("re-encoding produced a different number of embeddings than the cached pass")
 
 

@@ -25,6 +25,7 @@ import math
 import os
 import random
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,11 +37,22 @@ import torch
 from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
 
+from specialize_trainer import distributed
 from specialize_trainer.conventions import read_conventions
-from specialize_trainer.losses import COMBINED, INFONCE, LossTerms, combined_loss, grad_cache_backward
+from specialize_trainer.losses import (
+    COMBINED,
+    INFONCE,
+    Gather,
+    LossTerms,
+    combined_loss,
+    concat_rows,
+    grad_cache_backward,
+)
+from specialize_trainer.rpc import protocol
 from specialize_trainer.rpc.protocol import InvalidParams, Problem, RequestCancelled
 
 logger = logging.getLogger(__name__)
+_COLLECTIVE = threading.Lock()
 
 TRAIN_FILE = "train.jsonl"
 DEV_FILE = "dev.jsonl"
@@ -52,6 +64,11 @@ QUERY_MAX_TOKENS = 64
 PASSAGE_MAX_TOKENS = 512
 FINAL_LR_RATIO = 0.1
 MIN_WARMUP_STEPS = 10
+# Written into every checkpoint; a checkpoint of another format is refused rather than misread.
+CHECKPOINT_FORMAT = 1
+# Fault injection for tests (a real out-of-memory cannot be produced on demand): encoding more texts than this
+# in one call raises torch.OutOfMemoryError.
+INJECT_OOM_ENV = "SPECIALIZE_TRAINER_INJECT_OOM_ABOVE"
 
 # Settings that must match between a checkpoint and the run that resumes it.
 _RESUME_KEYS = (
@@ -296,6 +313,7 @@ class _Batch:
         self.query_texts = [q.text for q in queries]
         self.passage_texts: list[str] = []
         self.passage_ids: list[str] = []
+        self.passages_per_query = [len(q.candidates) for q in queries]
         self.candidate_index = torch.full((len(queries), width), -1, dtype=torch.long)
         self.teacher_scores = torch.zeros((len(queries), width), dtype=torch.float64)
         for row, query in enumerate(queries):
@@ -320,9 +338,19 @@ class _Trainer:
         self.steps_per_epoch = math.ceil(len(self.train) / config.batch_size)
         self.planned_steps = self.steps_per_epoch * config.epochs
         self.total_steps = min(self.planned_steps, config.max_steps or self.planned_steps)
-        self.device = _resolve_device(config.device)
+        # Under torchrun every rank trains on its own device (gloo on CPU, one GPU per rank with nccl).
+        self.world = distributed.world()
+        self.writes = self.world is None or self.world.is_main
+        self.device = self.world.device if self.world is not None else _resolve_device(config.device)
         self.model = _load_student(config.student, self.device)
         set_dropout_to_zero(self.model)
+        # Renamed in sentence-transformers 6; the old name still exists in 3-5.
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.embedding_dim = int(dimension())
+        # Halved on out-of-memory (single process only); the largest size that completed a pass is reported.
+        self.micro_batch = config.micro_batch
+        self.largest_fit: int | None = None
+        self.inject_oom_above = _injected_oom_limit()
         conventions = read_conventions(self.model)
         self.query_prompt = conventions.query_prompt or None
         self.passage_prompt = conventions.passage_prompt or None
@@ -343,8 +371,12 @@ class _Trainer:
 
     def _encoder(self, prompt: str | None, max_length: int) -> Callable[[Sequence[str]], Tensor]:
         def encode(texts: Sequence[str]) -> Tensor:
-            # Called once per micro-batch (twice under GradCache): the cancellation point inside a step.
-            self.ctx.token.raise_if_cancelled()
+            # Called once per micro-batch (twice under GradCache): the cancellation point inside a step. Ranks
+            # of a torchrun world must stop together, so they check collectively between steps instead.
+            if self.world is None:
+                self.ctx.token.raise_if_cancelled()
+            if self.inject_oom_above is not None and len(texts) > self.inject_oom_above:
+                raise torch.OutOfMemoryError(f"injected: {len(texts)} texts > {self.inject_oom_above}")
             features = self.model.preprocess(
                 list(texts), prompt=prompt, processing_kwargs={"text": {"max_length": max_length}}
             )
@@ -375,25 +407,50 @@ class _Trainer:
 
         return loss_fn
 
+    def _share(self, batch: _Batch) -> tuple[list[str], list[str], Gather | None]:
+        """This rank's queries and passages of ``batch`` and how to join them to the rest (None when alone)."""
+        if self.world is None:
+            return batch.query_texts, batch.passage_texts, None
+        world = self.world
+        query_counts = world.shares(len(batch.query_texts))
+        bounds = np.cumsum([0, *query_counts])
+        passage_counts = [sum(batch.passages_per_query[bounds[r] : bounds[r + 1]]) for r in range(world.world_size)]
+        query_offset, passage_offset = int(bounds[world.rank]), sum(passage_counts[: world.rank])
+        gather = Gather(
+            queries=lambda rows: world.gather_rows(rows, query_counts),
+            passages=lambda rows: world.gather_rows(rows, passage_counts),
+            query_offset=query_offset,
+            passage_offset=passage_offset,
+            dim=self.embedding_dim,
+        )
+        query_texts = batch.query_texts[query_offset : query_offset + query_counts[world.rank]]
+        passage_texts = batch.passage_texts[passage_offset : passage_offset + passage_counts[world.rank]]
+        return query_texts, passage_texts, gather
+
     def dev_loss(self) -> float:
         """Mean dev loss per query, batches of ``batch_size`` queries in file order (as in training)."""
-        micro = self.config.micro_batch
+        return self._with_oom_retry(self._dev_loss_once)
+
+    def _dev_loss_once(self) -> float:
+        micro = self.micro_batch
         encode_query = self._encoder(self.query_prompt, self.query_max)
         encode_passage = self._encoder(self.passage_prompt, self.passage_max)
+        chunk = micro * MAX_CANDIDATES
         total, count = 0.0, 0
         with torch.no_grad():
             for start in range(0, len(self.dev), self.config.batch_size):
                 batch = _Batch(self.dev[start : start + self.config.batch_size], self.passages)
-                query_emb = torch.cat(
-                    [encode_query(batch.query_texts[i : i + micro]) for i in range(0, len(batch.query_texts), micro)]
+                query_texts, passage_texts, gather = self._share(batch)
+                query_emb = concat_rows(
+                    [encode_query(query_texts[i : i + micro]) for i in range(0, len(query_texts), micro)],
+                    self.embedding_dim,
                 )
-                chunk = micro * MAX_CANDIDATES
-                passage_emb = torch.cat(
-                    [
-                        encode_passage(batch.passage_texts[i : i + chunk])
-                        for i in range(0, len(batch.passage_texts), chunk)
-                    ]
+                passage_emb = concat_rows(
+                    [encode_passage(passage_texts[i : i + chunk]) for i in range(0, len(passage_texts), chunk)],
+                    self.embedding_dim,
                 )
+                if gather is not None:
+                    query_emb, passage_emb = gather.queries(query_emb), gather.passages(passage_emb)
                 loss = self._loss_fn(batch)(query_emb, passage_emb).total
                 total += float(loss) * len(batch.query_texts)
                 count += len(batch.query_texts)
@@ -401,16 +458,24 @@ class _Trainer:
 
     def train_step(self, queries: Sequence[Query]) -> LossTerms:
         batch = _Batch(queries, self.passages)
-        self.optimizer.zero_grad(set_to_none=True)
-        terms = grad_cache_backward(
-            batch.query_texts,
-            batch.passage_texts,
-            self._encoder(self.query_prompt, self.query_max),
-            self._loss_fn(batch),
-            encode_passage=self._encoder(self.passage_prompt, self.passage_max),
-            query_chunk_size=self.config.micro_batch,
-            passage_chunk_size=self.config.micro_batch * MAX_CANDIDATES,
-        )
+        query_texts, passage_texts, gather = self._share(batch)
+
+        def attempt() -> LossTerms:
+            self.optimizer.zero_grad(set_to_none=True)
+            return grad_cache_backward(
+                query_texts,
+                passage_texts,
+                self._encoder(self.query_prompt, self.query_max),
+                self._loss_fn(batch),
+                encode_passage=self._encoder(self.passage_prompt, self.passage_max),
+                query_chunk_size=self.micro_batch,
+                passage_chunk_size=self.micro_batch * MAX_CANDIDATES,
+                gather=gather,
+            )
+
+        terms = self._with_oom_retry(attempt)
+        if self.world is not None:
+            self.world.sum_gradients(self.model.parameters())
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         if not torch.isfinite(terms.total) or not torch.isfinite(grad_norm):
             self.optimizer.zero_grad(set_to_none=True)
@@ -419,6 +484,51 @@ class _Trainer:
         self.scheduler.step()
         return terms
 
+    def _with_oom_retry(self, attempt: Callable[[], Any]) -> Any:
+        """Run ``attempt``; on out-of-memory halve the micro-batch and run it again, down to 1 query.
+
+        GradCache makes the result independent of the micro-batch size, so a retry changes speed, not the
+        model. Under torchrun the other ranks are inside a collective with this one, so a rank cannot retry
+        alone: the out-of-memory becomes a problem that names the size to try.
+        """
+        while True:
+            try:
+                result = attempt()
+            except (torch.OutOfMemoryError, RuntimeError) as error:
+                if not _is_out_of_memory(error):
+                    raise
+                self.optimizer.zero_grad(set_to_none=True)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                fit = (
+                    f"the largest micro-batch that completed was {self.largest_fit} queries"
+                    if self.largest_fit is not None
+                    else "no micro-batch completed"
+                )
+                if self.world is not None:
+                    raise Problem(
+                        f"out of memory on rank {self.world.rank} with micro_batch {self.micro_batch}; {fit}",
+                        f"Train again with micro_batch {max(1, self.micro_batch // 2)}",
+                    ) from error
+                if self.micro_batch == 1:
+                    raise Problem(
+                        f"out of memory even with micro_batch 1 (1 query or {MAX_CANDIDATES} passages per pass); "
+                        f"{fit}",
+                        "Use a device with more memory, a smaller student, or shorter passages",
+                    ) from error
+                smaller = self.micro_batch // 2
+                logger.warning("out of memory with micro_batch %d; retrying with %d", self.micro_batch, smaller)
+                self.micro_batch = smaller
+                continue
+            self.largest_fit = max(self.largest_fit or 0, self.micro_batch)
+            return result
+
+    def _check_cancelled(self) -> None:
+        if self.world is None:
+            self.ctx.token.raise_if_cancelled()
+        elif self.world.any(self.ctx.token.cancelled):
+            raise RequestCancelled("Request cancelled")
+
     # -- checkpoints -------------------------------------------------------------------------------
 
     def _resume_settings(self) -> dict[str, Any]:
@@ -426,7 +536,9 @@ class _Trainer:
         return {key: settings[key] for key in _RESUME_KEYS}
 
     def save_checkpoint(self) -> None:
-        """Write ``checkpoints/last/`` atomically: a full tmp folder, then two renames."""
+        """Write ``checkpoints/last/`` atomically: a full tmp folder, then two renames (rank 0 only)."""
+        if not self.writes:
+            return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         final = self.checkpoint_dir / "last"
         tmp = self.checkpoint_dir / f"last.tmp-{os.getpid()}"
@@ -447,7 +559,7 @@ class _Trainer:
             },
             tmp / "state.pt",
         )
-        meta = {"state": asdict(self.state), "settings": self._resume_settings()}
+        meta = {"format": CHECKPOINT_FORMAT, "state": asdict(self.state), "settings": self._resume_settings()}
         (tmp / "train_state.json").write_text(json.dumps(meta), encoding="utf-8")
         # A directory cannot be renamed over a non-empty one: move the old one aside first. A crash between
         # the renames leaves last.old, which _find_checkpoint falls back to.
@@ -469,7 +581,18 @@ class _Trainer:
         if folder is None:
             return False
         fix = f"Delete {self.checkpoint_dir} to start this run over, or train with the settings it was started with"
-        meta = json.loads((folder / "train_state.json").read_text(encoding="utf-8"))
+        try:
+            meta = json.loads((folder / "train_state.json").read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise Problem(f"{folder / 'train_state.json'} is not valid JSON ({error})", fix) from error
+        if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+            found = meta.get("format", "none") if isinstance(meta, dict) else "none"
+            raise Problem(
+                f"{folder} was written by another version of the trainer (checkpoint format {found}; this "
+                f"version reads format {CHECKPOINT_FORMAT})",
+                f"Delete {self.checkpoint_dir} to train this run from the start, or resume it with the version "
+                "that wrote it",
+            )
         changed = [key for key, value in self._resume_settings().items() if meta["settings"].get(key) != value]
         if changed:
             raise Problem(f"{folder} was written with different settings ({', '.join(changed)})", fix)
@@ -489,6 +612,8 @@ class _Trainer:
         return True
 
     def _save_best(self) -> None:
+        if not self.writes:
+            return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.checkpoint_dir / f"best.pt.tmp-{os.getpid()}"
         torch.save({"step": self.state.step, "model": self.model.state_dict()}, tmp)
@@ -555,7 +680,7 @@ class _Trainer:
                     if self._max_steps_reached():
                         stopped = "max_steps"
                         break
-                    self.ctx.token.raise_if_cancelled()
+                    self._check_cancelled()
                     begin = state.batch_index * config.batch_size
                     indices = state.order[begin : begin + config.batch_size]
                     step_start = time.monotonic()
@@ -587,22 +712,19 @@ class _Trainer:
             raise
         self.save_checkpoint()
         dev_losses = list(state.dev_losses)
-        best_state = self._load_best()
+        best_dev, final_is_best = state.best_dev_loss, False
         if stopped == "max_steps":
             # The model after the last step has not been evaluated; it is the output if it is better.
             # (Not recorded in the checkpoint, so a later run with more steps continues as if never stopped.)
             final_dev = self.dev_loss()
             dev_losses.append(final_dev)
             if math.isfinite(final_dev) and final_dev < state.best_dev_loss:
-                best_state, best_dev = None, final_dev
-            else:
-                best_dev = state.best_dev_loss
-        else:
-            best_dev = state.best_dev_loss
-        if best_state is not None:
-            self.model.load_state_dict(best_state)
+                best_dev, final_is_best = final_dev, True
         output = self.run_dir / config.output
-        self.model.save(str(output))
+        if self.writes:
+            if not final_is_best:
+                self.model.load_state_dict(self._load_best())
+            self.model.save(str(output))
         seconds = time.monotonic() - start
         return {
             "steps": state.step,
@@ -618,6 +740,8 @@ class _Trainer:
             "train_queries": len(self.train),
             "dev_queries": len(self.dev),
             "resumed_from_step": self.resumed_from,
+            "micro_batch": self.micro_batch,
+            "world_size": self.world.world_size if self.world is not None else 1,
         }
 
     def _max_steps_reached(self) -> bool:
@@ -667,6 +791,20 @@ def train_run(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
             settings, or a loss that became NaN.
         RequestCancelled: when cancelled, after writing a checkpoint to resume from.
     """
+    world = distributed.world()
+    if world is not None and world.is_main:
+        # The other ranks run the same request (and fail the same way on bad params).
+        if not _COLLECTIVE.acquire(blocking=False):
+            raise Problem("another train/run is running on this torchrun world", "Wait for it or cancel it")
+        try:
+            world.send_command(protocol.TRAIN_RUN, params)
+            return _train(params, ctx)
+        finally:
+            _COLLECTIVE.release()
+    return _train(params, ctx)
+
+
+def _train(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
     config = parse_params(params)
     torch.manual_seed(config.seed)
     random.seed(config.seed)
@@ -688,8 +826,6 @@ def train_run(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 def register_training(server: Any) -> None:
     """Register the real ``train/run`` handler on ``server`` (replacing the not-implemented stub)."""
-    from specialize_trainer.rpc import protocol
-
     server.register(protocol.TRAIN_RUN, train_run)
 
 
@@ -713,6 +849,16 @@ def _load_student(path: str, device: torch.device):
             f"student {path} does not load as a sentence-transformers model: {error}",
             "Point student at a sentence-transformers model folder",
         ) from error
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    # CUDA raises torch.OutOfMemoryError; the CPU allocator raises a RuntimeError with this wording.
+    return isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error)
+
+
+def _injected_oom_limit() -> int | None:
+    value = os.environ.get(INJECT_OOM_ENV)
+    return int(value) if value else None
 
 
 def _read_jsonl(path: Path, fix: str):

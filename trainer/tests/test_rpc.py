@@ -1,20 +1,17 @@
 import io
 import json
 import os
-import queue
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from server_process import TRAINER_DIR, ServerProcess
 
 from specialize_trainer.rpc import protocol
 from specialize_trainer.rpc.framing import FramingError, MessageReader, MessageWriter, encode_message
 from specialize_trainer.rpc.server import CancelToken
-
-TRAINER_DIR = Path(__file__).resolve().parents[1]
 
 
 class Trickle(io.RawIOBase):
@@ -88,57 +85,6 @@ def test_cancel_token_interrupts_a_sleep():
         token.sleep(10)
     assert time.monotonic() - start < 2
     assert token.cancelled
-
-
-class ServerProcess:
-    """The real server as a subprocess, with a thread collecting everything it sends."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(TRAINER_DIR), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "specialize_trainer.rpc.server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        self.messages: queue.Queue = queue.Queue()
-        self._responses: dict[int, dict] = {}
-        self._next_id = 0
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        reader = MessageReader(self.process.stdout)
-        while (message := reader.read()) is not None:
-            self.messages.put(message)
-
-    def send(self, message: dict) -> None:
-        self.process.stdin.write(encode_message({"jsonrpc": "2.0", **message}))
-        self.process.stdin.flush()
-
-    def request(self, method: str, params: dict | None = None) -> int:
-        self._next_id += 1
-        self.send({"id": self._next_id, "method": method, **({} if params is None else {"params": params})})
-        return self._next_id
-
-    def next_message(self, timeout: float = 30) -> dict:
-        return self.messages.get(timeout=timeout)
-
-    def response(self, request_id: int, timeout: float = 30) -> dict:
-        """The response to ``request_id``; notifications are skipped, other responses kept for later."""
-        deadline = time.monotonic() + timeout
-        while request_id not in self._responses:
-            message = self.next_message(max(0.0, deadline - time.monotonic()))
-            if "method" not in message:
-                self._responses[message.get("id")] = message
-        return self._responses.pop(request_id)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            stream.close()
 
 
 @pytest.fixture
@@ -218,7 +164,7 @@ def test_end_of_input_without_shutdown_exits_with_code_1(server):
 def test_crash_exits_without_answering(server):
     server.request("debug/crash")
     assert server.process.wait(60) == 3
-    assert b"debug/crash" in server.process.stderr.read()
+    assert "debug/crash" in server.stderr
 
 
 def test_stray_prints_never_reach_the_protocol_stream():

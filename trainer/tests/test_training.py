@@ -282,3 +282,46 @@ def test_register_training_replaces_the_stub():
 
     training.register_training(FakeServer())
     assert registered == {"train/run": train_run}
+
+
+def test_out_of_memory_halves_the_micro_batch_and_trains_the_same_model(tmp_path, tiny_model_dir, monkeypatch):
+    # 8 queries x 6 candidates = 48 passages per batch; passes of more than 30 texts "run out of memory"
+    # (injected: a real out-of-memory cannot be produced on demand), so micro_batch 8 -> 4 -> 2 -> 1 fits.
+    straight_dir = write_run(tmp_path / "straight")
+    straight = train_run(params(straight_dir, tiny_model_dir, micro_batch=1, max_steps=4), FakeContext())
+    monkeypatch.setenv(training.INJECT_OOM_ENV, "30")
+    halved_dir = write_run(tmp_path / "halved")
+    halved = train_run(params(halved_dir, tiny_model_dir, micro_batch=8, max_steps=4), FakeContext())
+    assert halved["micro_batch"] == 1 and straight["micro_batch"] == 1
+    assert halved["steps"] == straight["steps"] == 4
+    for a, b in zip(halved["dev_losses"], straight["dev_losses"]):
+        assert a == pytest.approx(b, rel=1e-6)
+    expected, actual = final_weights(straight_dir), final_weights(halved_dir)
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_memory_at_micro_batch_1_names_the_size_that_fit(tmp_path, tiny_model_dir, monkeypatch):
+    run_dir = write_run(tmp_path / "run")
+    train_run(params(run_dir, tiny_model_dir, micro_batch=2, max_steps=2), FakeContext())
+    before = (run_dir / "checkpoints" / "last" / "state.pt").read_bytes()
+    # Now nothing fits: even one query's 6 candidates are more than 5 texts.
+    monkeypatch.setenv(training.INJECT_OOM_ENV, "5")
+    with pytest.raises(Problem, match="out of memory even with micro_batch 1") as info:
+        train_run(params(run_dir, tiny_model_dir, micro_batch=2, max_steps=4), FakeContext())
+    assert "no micro-batch completed" in info.value.message
+    assert (run_dir / "checkpoints" / "last" / "state.pt").read_bytes() == before
+
+
+def test_a_checkpoint_from_another_version_is_refused_and_kept(tmp_path, tiny_model_dir):
+    run_dir = write_run(tmp_path / "run")
+    train_run(params(run_dir, tiny_model_dir, max_steps=1), FakeContext())
+    meta_path = run_dir / "checkpoints" / "last" / "train_state.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format"] = training.CHECKPOINT_FORMAT + 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(Problem, match="another version of the trainer") as info:
+        train_run(params(run_dir, tiny_model_dir, max_steps=2), FakeContext())
+    assert f"format {training.CHECKPOINT_FORMAT + 1}" in info.value.message
+    assert "Delete" in info.value.data["fix"]
+    assert json.loads(meta_path.read_text()) == meta

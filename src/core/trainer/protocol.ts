@@ -145,6 +145,10 @@ export interface TrainRunResult {
   dev_queries: number;
   /** The checkpoint step this call resumed from, null for a fresh run. */
   resumed_from_step: number | null;
+  /** Queries per micro-batch at the end: lower than asked when an out-of-memory halved it. */
+  micro_batch: number;
+  /** Processes training together (torchrun ranks); 1 without torchrun. */
+  world_size: number;
 }
 
 /**

@@ -463,6 +463,11 @@ def _number_param(
     return value
 
 
+def _launched_by_torchrun() -> bool:
+    # Read here rather than from specialize_trainer.distributed, which imports torch (seconds) at start-up.
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def _package_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)
@@ -520,6 +525,15 @@ def main(argv: list[str] | None = None) -> int:
     # and a client that dies closes stdin, which ends this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol_out = take_stdout_for_protocol()
+    world = None
+    if _launched_by_torchrun():
+        from specialize_trainer import distributed, training
+
+        world = distributed.join()
+        if not world.is_main:
+            # Only rank 0 talks to the client; the others take its train/run requests over the process group.
+            logging.basicConfig(level=logging.INFO, format=f"[rank {world.rank}] %(message)s", stream=sys.stderr)
+            return distributed.serve_worker({protocol.TRAIN_RUN: training.train_run})
     server = Server(MessageReader(sys.stdin.buffer), MessageWriter(protocol_out))
     register_default_handlers(server)
     handler = NotificationLogHandler(server)
@@ -529,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     code = server.serve()
+    if world is not None:
+        world.send_exit()
     root.removeHandler(handler)
     protocol_out.flush()
     sys.stderr.flush()
