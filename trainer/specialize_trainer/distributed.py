@@ -22,9 +22,12 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import logging
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +43,7 @@ logger = logging.getLogger(__name__)
 _COMMAND_TIMEOUT = datetime.timedelta(days=30)
 _STEP_TIMEOUT = datetime.timedelta(minutes=30)
 _EXIT = "exit"
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -142,6 +146,7 @@ def join() -> DataParallel:
     global _WORLD
     if _WORLD is not None:
         return _WORLD
+    _die_with_launcher()
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     if torch.cuda.is_available():
@@ -155,6 +160,18 @@ def join() -> DataParallel:
     _WORLD = DataParallel(rank, world_size, local_rank, device, step_group)
     logger.info("rank %d of %d on %s (%s)", rank, world_size, device, backend)
     return _WORLD
+
+
+def _die_with_launcher() -> None:
+    """Ask Linux to end this rank when torchrun dies: a launcher killed with SIGKILL cannot stop its ranks,
+    and a rank blocked in a collective would otherwise wait for its timeout, holding memory (or a GPU)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        logger.warning("cannot tie this rank's life to torchrun's; kill stray ranks by hand if torchrun is killed")
 
 
 def leave() -> None:
