@@ -6,6 +6,8 @@ import { registerIndex } from './cli/commands/index';
 import { registerModels } from './cli/commands/models';
 import { registerSearch } from './cli/commands/search';
 import { registerSynth } from './cli/commands/synth';
+import { registerTune } from './cli/commands/tune';
+import { registerUse } from './cli/commands/use';
 import { registerWatch } from './cli/commands/watch';
 
 /** `specialize` command line: the headless front end over src/core. */
@@ -21,7 +23,9 @@ registerWatch(program);
 registerSearch(program);
 registerEval(program);
 registerSynth(program);
+registerTune(program);
 registerModels(program);
+registerUse(program);
 registerDemo(program);
 registerDoctor(program);
 

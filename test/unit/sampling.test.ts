@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allocateProportionally, fileTypeOf, mulberry32, samplePassages, seededShuffle, stratumOf } from '../../src/core/synth/sampling';
+import { allocateProportionally, fileTypeOf, samplePassages, seededShuffle, stratumOf } from '../../src/core/synth/sampling';
+import { mulberry32 } from '../../src/core/util/random';
 import type { StoredPassage } from '../../src/core/store/schema';
 
 /** Four letters per number: texts built from these are distinct and never contain one another. */

@@ -126,8 +126,9 @@ class CrossEncoderScorer:
         return scores.float().cpu().numpy().reshape(len(inputs))
 
 
-# Query embeddings kept between calls (~1.5 KB each at 384 dimensions: 100k is ~150 MB at most).
-_QUERY_CACHE_LIMIT = 100_000
+# Query and passage embeddings kept between calls, each cache up to 100k texts (~1.5 KB each at 384
+# dimensions, ~150 MB; twice that at 768).
+_EMBEDDING_CACHE_LIMIT = 100_000
 
 
 class BiEncoderScorer:
@@ -148,6 +149,7 @@ class BiEncoderScorer:
         self.query_prompt = prompts.get("query", "") if query_prompt is None else query_prompt
         self.passage_prompt = prompts.get("document", prompts.get("passage", prompts.get("corpus", "")))
         self._query_cache: dict[str, np.ndarray] = {}
+        self._passage_cache: dict[str, np.ndarray] = {}
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         import torch
@@ -165,20 +167,20 @@ class BiEncoderScorer:
         return embeddings.float().cpu().numpy()
 
     def score(self, pairs: Sequence[Pair]) -> np.ndarray:
-        # A query has many candidates, and length-sorted batches scatter them over many calls: embed
-        # each distinct query once and remember it (bounded), each distinct passage once per call.
-        missing = [text for text in dict.fromkeys(query for query, _ in pairs) if text not in self._query_cache]
-        if missing:
-            if len(self._query_cache) + len(missing) > _QUERY_CACHE_LIMIT:
-                self._query_cache.clear()
-            for text, embedding in zip(missing, self._encode(missing, self.query_prompt)):
-                self._query_cache[text] = embedding
-        passages = list(dict.fromkeys(passage for _, passage in pairs))
-        passage_rows = {text: i for i, text in enumerate(passages)}
-        passage_embeddings = self._encode(passages, self.passage_prompt)
-        left = np.stack([self._query_cache[query] for query, _ in pairs])
-        right = passage_embeddings[[passage_rows[passage] for _, passage in pairs]]
+        # A query has many candidates and a passage is a candidate of many queries, and length-sorted batches
+        # scatter both over many calls: embed each distinct text once and remember it (bounded).
+        left = self._embed_cached([query for query, _ in pairs], self.query_prompt, self._query_cache)
+        right = self._embed_cached([passage for _, passage in pairs], self.passage_prompt, self._passage_cache)
         return np.einsum("ij,ij->i", left, right)
+
+    def _embed_cached(self, texts: list[str], prompt: str, cache: dict[str, np.ndarray]) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in cache]
+        if missing:
+            if len(cache) + len(missing) > _EMBEDDING_CACHE_LIMIT:
+                cache.clear()
+            for text, embedding in zip(missing, self._encode(missing, prompt)):
+                cache[text] = embedding
+        return np.stack([cache[text] for text in texts])
 
 
 class EnsembleScorer:

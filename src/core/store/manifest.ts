@@ -1,9 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecializeError } from '../errors';
+import type { MetricSummary } from '../eval/metrics';
 import { writeJsonAtomic } from '../util/atomic';
 
-/** Bump when the layout or schema changes in a way older code cannot read. */
+/**
+ * Bump when the layout or schema changes in a way older code cannot read. Adding an optional field
+ * (as `label`, `tunedFrom` and `evaluation` on ModelEntry were) needs no bump: older manifests
+ * simply lack it, and older code ignores it.
+ */
 export const STORE_FORMAT = 1;
 export const MANIFEST_FILE = 'store.json';
 
@@ -16,6 +21,27 @@ export interface ModelEntry {
   dimension: number;
   table: string;
   updated: string;
+  /** A name the user gave this version, shown beside its hash-like id. */
+  label?: string;
+  /** The version a tuned model was trained from. */
+  tunedFrom?: string;
+  /** The latest evaluation of this version; absent until one is recorded. */
+  evaluation?: ModelEvaluation;
+}
+
+/** How one model version scored, and on what, so versions can be compared before switching. */
+export interface ModelEvaluation {
+  /** ISO 8601 time of the evaluation. */
+  evaluatedAt: string;
+  /** Number of queries the metrics average over. */
+  queries: number;
+  /** What the queries were: 'held-out synthetic', 'user judgements', or a dataset's name. */
+  source: string;
+  metrics: MetricSummary;
+  /** The version these scores were compared against, when there was one. */
+  baseVersion?: string;
+  /** The run directory that produced the evaluation. */
+  run?: string;
 }
 
 export interface StoreManifest {

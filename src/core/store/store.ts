@@ -8,7 +8,9 @@ import type { ProgressListener } from '../progress';
 import { Bm25Index } from '../lexical/bm25Index';
 import { encodeTermCounts } from '../lexical/analyzer';
 import { sha256Hex } from '../util/hash';
-import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type ModelEntry, type StoreManifest } from './manifest';
+import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type ModelEntry, type ModelEvaluation, type StoreManifest } from './manifest';
+import { checkEvaluation, checkTunedFrom, normalizeLabel } from './modelNotes';
+import { findModelVersion, unknownModelVersion } from './modelVersions';
 import { vectorDistance, type VectorDistance } from '../models/conventions';
 import { passageSchema, vectorSchema, type PassageRow, type StoredPassage, type VectorRow } from './schema';
 import { chunked, sqlIn } from './sql';
@@ -257,7 +259,14 @@ export class Store {
     return found;
   }
 
+  /** What the model embeds for each passage (title and text together), for training on the same text. */
+  async embeddedTexts(ids: readonly string[]): Promise<Map<string, string>> {
+    const texts = await this.readTexts(new Set(ids));
+    return new Map([...texts].map(([id, entry]) => [id, entry.text]));
+  }
+
   /** Every stored passage, sorted by root, path and first line (for inspection and tests). */
+
   async listPassages(): Promise<StoredPassage[]> {
     if (!this.passagesTable) return [];
     const rows = (await this.passagesTable.query().select(PASSAGE_COLUMNS).toArray()) as StoredPassage[];
@@ -306,9 +315,31 @@ export class Store {
   }
 
   async setActiveModel(version: string): Promise<void> {
-    if (!this.manifest.models[version]) throw new SpecializeError(`The index has no model version ${version}.`, `Known versions: ${Object.keys(this.manifest.models).join(', ') || 'none'}.`, 'not-found');
+    this.modelEntry(version);
     this.manifest = { ...this.manifest, activeModel: version };
     await writeManifest(this.dir, this.manifest);
+  }
+
+  /** The model version named exactly or by a unique prefix (what a person types). */
+  findModel(versionOrPrefix: string): ModelEntry {
+    return findModelVersion(this.manifest.models, versionOrPrefix, this.dir);
+  }
+
+  /** Keeps a version's latest scores in store.json, replacing any earlier evaluation of it. */
+  async recordEvaluation(version: string, evaluation: ModelEvaluation): Promise<void> {
+    const entry = this.modelEntry(version);
+    checkEvaluation(evaluation);
+    await this.updateModel({ ...entry, evaluation });
+  }
+
+  /** Sets (a string) or removes (null) a version's label and base; a key left out stays as it is. */
+  async annotateModel(version: string, notes: { label?: string | null; tunedFrom?: string | null }): Promise<void> {
+    const entry = { ...this.modelEntry(version) };
+    if (notes.label === null) delete entry.label;
+    else if (notes.label !== undefined) entry.label = normalizeLabel(notes.label);
+    if (notes.tunedFrom === null) delete entry.tunedFrom;
+    else if (notes.tunedFrom !== undefined) entry.tunedFrom = checkTunedFrom(version, notes.tunedFrom);
+    await this.updateModel(entry);
   }
 
   /** Folder size in bytes (LanceDB data, indexes and manifest). */
@@ -448,8 +479,22 @@ export class Store {
   }
 
   private async recordModel(entry: ModelEntry): Promise<void> {
-    const models = { ...this.manifest.models, [entry.version]: entry };
+    // Re-embedding a version refreshes its vectors, not what was said about it: the label, the
+    // base it was tuned from and its evaluation stay.
+    const previous = this.manifest.models[entry.version];
+    const models = { ...this.manifest.models, [entry.version]: previous ? { ...previous, ...entry } : entry };
     this.manifest = { ...this.manifest, models, activeModel: this.manifest.activeModel ?? entry.version };
+    await writeManifest(this.dir, this.manifest);
+  }
+
+  private modelEntry(version: string): ModelEntry {
+    const entry = this.manifest.models[version];
+    if (!entry) throw unknownModelVersion(this.manifest.models, version, this.dir);
+    return entry;
+  }
+
+  private async updateModel(entry: ModelEntry): Promise<void> {
+    this.manifest = { ...this.manifest, models: { ...this.manifest.models, [entry.version]: entry } };
     await writeManifest(this.dir, this.manifest);
   }
 }

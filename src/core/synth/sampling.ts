@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { StoredPassage } from '../store/schema';
+import { mulberry32 } from '../util/random';
 import { removeNearDuplicates } from './nearDuplicates';
 
 /**
@@ -171,23 +172,11 @@ function groupByStratum<T extends SamplablePassage>(passages: readonly T[]): Map
 }
 
 /**
- * mulberry32: a 32-bit seeded generator, plenty for shuffling. Not Math.random, which cannot be
- * seeded: the sample must come out the same on every run, or a rerun would generate queries for
- * different passages (losing the query cache) and, worse, move passages between the held-out
- * evaluation set and training, so a passage trained on could be evaluated on.
+ * Fisher–Yates with a seeded generator: a new array, the input untouched. Seeded because the sample
+ * must come out the same on every run, or a rerun would generate queries for different passages
+ * (losing the query cache) and, worse, move passages between the held-out evaluation set and
+ * training, so a passage trained on could be evaluated on.
  */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher–Yates with a seeded generator: a new array, the input untouched. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   const random = mulberry32(seed);
   const result = [...items];

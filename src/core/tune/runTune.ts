@@ -1,0 +1,387 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Embedder } from '../embed/embedder';
+import { CancelledError, SpecializeError, throwIfAborted } from '../errors';
+import { pairedBootstrap, type BootstrapInterval } from '../eval/bootstrap';
+import type { MetricSummary, PerQueryMetrics } from '../eval/metrics';
+import { indexFolders } from '../indexFolders';
+import { DEFAULT_MODEL_ID } from '../models/packaged';
+import { resolveModel, resolveModelFolder } from '../models/resolver';
+import type { ProgressListener } from '../progress';
+import { Store } from '../store/store';
+import type { LlmClient } from '../synth/llm/types';
+import { runSynth, SYNTH_FILES, type SynthSummary } from '../synth/runSynth';
+import { ModelExportRequest, TeacherScoreRequest, TrainRunRequest, type ModelExportResult, type ProgressParams, type TeacherScorerSpec, type TeacherScoreResult, type TrainRunResult } from '../trainer/protocol';
+import { TrainerClient, type TrainerStartOptions } from '../trainer/trainerClient';
+import { batchSizeFor, type Budget } from './budget';
+import { EVAL_DEPTH, rankAll, scoreAgainstSources, summarise, teacherOrder, type HeldOutQuery } from './heldOutEval';
+import { readJsonLines, writeJsonLines } from './jsonl';
+import { RunDirectory } from './runDirectory';
+import { sourceFirst, splitTrainingData, type TeacherInputLine, type TeacherScoreLine, type TrainQuery } from './trainingData';
+
+export interface TuneOptions {
+  folders: readonly string[];
+  storeDir: string;
+  /** The run folder; default `<store>/tune`. */
+  runDir?: string;
+  /** Set an existing run folder aside and start over. */
+  fresh?: boolean;
+  student?: string;
+  /** The teacher model (folder or id) and how it scores; default a bi-encoder of the student itself. */
+  teacher?: { kind: 'cross-encoder' | 'bi-encoder'; model: string };
+  client: LlmClient;
+  budget: Budget;
+  types: readonly string[];
+  mode?: 'combined' | 'infonce';
+  /** Train even when the teacher is not better than the student on the held-out queries. */
+  force?: boolean;
+  device?: 'auto' | 'cpu' | 'cuda';
+  threads?: number;
+  trainer?: TrainerStartOptions;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** A stage starts (`skipped`: it finished in an earlier run). */
+  onStage?: (stage: TuneStage, skipped: boolean) => void;
+}
+
+export const TUNE_STAGES = ['index', 'queries', 'held-out', 'teacher', 'teacher-check', 'training-data', 'train', 'export', 'embed', 'evaluate', 'promote'] as const;
+export type TuneStage = (typeof TUNE_STAGES)[number];
+
+export interface TeacherCheck {
+  queries: number;
+  student: MetricSummary;
+  teacher: MetricSummary;
+  better: boolean;
+}
+
+export interface Comparison {
+  queries: number;
+  base: MetricSummary;
+  tuned: MetricSummary;
+  /** tuned − base nDCG@10: mean and paired bootstrap 95% interval. */
+  ndcgDifference: BootstrapInterval;
+}
+
+export interface TuneReport {
+  runDir: string;
+  store: string;
+  student: string;
+  teacher: string;
+  llm: string;
+  baseVersion: string;
+  tunedVersion?: string;
+  queries?: { generated: number; kept: number; heldOut: number; dropped: Record<string, number> };
+  teacherCheck?: TeacherCheck;
+  training?: { train: number; dev: number; batchSize: number; dropped: Record<string, number>; steps?: number; stopped?: string; bestDevLoss?: number | null };
+  comparison?: Comparison;
+  promoted: boolean;
+  /** Why the run ended where it did, in words. */
+  outcome: string;
+  stoppedAt?: TuneStage;
+  seconds: number;
+}
+
+/** The smallest number of filtered training queries worth a training run. */
+export const MIN_TRAIN_QUERIES = 16;
+
+/**
+ * `specialize tune`: index → synthetic queries (sampled passages, some held out) → the base model's
+ * rankings of the held-out queries → teacher scores → teacher check → filters and split → train →
+ * export → embed into a new model version → evaluate base and tuned on the held-out queries → promote
+ * only when the gain's bootstrap interval excludes zero. Each stage is recorded in the run folder when
+ * it finishes, so a rerun resumes at the stage in flight (the trainer resumes inside its own stages).
+ */
+export async function runTune(options: TuneOptions): Promise<TuneReport> {
+  const started = performance.now();
+  const signal = options.signal;
+  const studentId = options.student ?? DEFAULT_MODEL_ID;
+  const runDir = path.resolve(options.runDir ?? path.join(options.storeDir, 'tune'));
+  if (options.fresh) await RunDirectory.setAside(runDir);
+  const teacherSpec = options.teacher ?? { kind: 'bi-encoder' as const, model: studentId };
+  const settings = {
+    folders: options.folders.map((folder) => path.resolve(folder)),
+    student: studentId,
+    teacher: teacherSpec,
+    llm: options.client.modelId,
+    budget: options.budget,
+    types: [...options.types],
+    mode: options.mode ?? 'combined',
+  };
+  // The run folder lives inside the store by default, and a store must start as an empty folder.
+  (await Store.open(options.storeDir, { create: true })).close();
+  const run = await RunDirectory.open(runDir, settings);
+  const stage = <T>(name: TuneStage, body: () => Promise<T>): Promise<T> => {
+    if (run.finished(name) === undefined) options.onStage?.(name, false);
+    return run.stage(name, body, { ...(signal ? { signal } : {}), onSkip: () => options.onStage?.(name, true) });
+  };
+  const progress = options.onProgress;
+  let trainer: TrainerClient | undefined;
+  const trainerClient = async () =>
+    (trainer ??= await TrainerClient.start({
+      ...options.trainer,
+      onProgress: (event) => progress?.(trainerProgress(event)),
+    }));
+  const report: TuneReport = { runDir, store: path.resolve(options.storeDir), student: studentId, teacher: `${teacherSpec.kind} ${teacherSpec.model}`, llm: options.client.description, baseVersion: '', promoted: false, outcome: '', seconds: 0 };
+  const finish = (outcome: string, stoppedAt?: TuneStage) => ({ ...report, outcome, ...(stoppedAt ? { stoppedAt } : {}), seconds: (performance.now() - started) / 1000 });
+
+  try {
+    // 1. Index with the student: the base model version everything is compared against.
+    const indexed = await stage('index', async () => {
+      const result = await indexFolders({ folders: options.folders, storeDir: options.storeDir, model: studentId, ...(options.threads ? { threads: options.threads } : {}), ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
+      return { version: result.vectors.version, passages: result.passageCount, files: result.scan.indexedFiles };
+    });
+    if (indexed.passages === 0) {
+      throw new SpecializeError(`Nothing indexable was found in ${options.folders.join(', ')} (0 passages).`, 'Point tune at folders with text, docs or code; `specialize index <folder> --dry-run` lists what is skipped and why.', 'invalid-input');
+    }
+    report.baseVersion = indexed.version;
+    await checkActiveIsBase(options.storeDir, indexed.version);
+
+    // 2. Synthetic queries (the round-trip filter included), resumable through the generation log.
+    const synth = await stage('queries', async () => {
+      const summary = await runSynth({
+        storeDir: options.storeDir,
+        outDir: run.path('synth'),
+        client: options.client,
+        types: options.types,
+        perType: options.budget.perType,
+        maxPassages: options.budget.maxPassages,
+        holdOut: options.budget.holdOut,
+        seed: 42,
+        ...(options.threads ? { threads: options.threads } : {}),
+        ...(signal ? { signal } : {}),
+        ...(progress ? { onProgress: progress } : {}),
+      });
+      if (summary.cancelled) throw new CancelledError('tuning run');
+      return summaryOf(summary);
+    });
+    report.queries = synth;
+    if (synth.kept - synth.heldOut === 0 || synth.heldOut === 0) {
+      const reasons = Object.entries(synth.dropped).map(([reason, n]) => `${reason} ${n}`).join(', ');
+      throw new SpecializeError(
+        `The LLM wrote no usable ${synth.heldOut === 0 ? 'held-out' : 'training'} queries (${synth.generated} parsed, ${synth.kept} kept${reasons ? `; dropped: ${reasons}` : ''}).`,
+        'Check the LLM (`specialize synth` shows its answers in generations.jsonl), use a stronger one with --llm, or tune a larger folder.',
+        'invalid-input',
+      );
+    }
+
+    // 3. The base model's rankings of the held-out queries: the teacher check's candidates and the "before" of the evaluation.
+    const heldOut = await stage('held-out', async () => {
+      const queries = readJsonLines<{ passage_id: string; type: string; query: string; split: string }>(path.join(run.path('synth'), SYNTH_FILES.queries))
+        .filter((row) => row.split === 'heldout')
+        .map((row, index): HeldOutQuery => ({ qid: `h${index}`, passage_id: row.passage_id, type: row.type, query: row.query }));
+      const rankings = await withEmbedder(indexed.version, options, (embedder, store) => rankAll(store, embedder, queries.map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(signal ? { signal } : {}) }));
+      await writeJsonLines(run.path('heldout.jsonl'), queries.map((query, index) => ({ ...query, ranked: rankings[index] })));
+      return { queries: queries.length };
+    });
+
+    // 4. Teacher scores for the training queries' candidates and the held-out queries' top 20.
+    const teacherModel = await resolveModelFolder(teacherSpec.model, { ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
+    await stage('teacher', async () => {
+      await writeTeacherFiles(run, options.storeDir);
+      const client = await trainerClient();
+      const scorer: TeacherScorerSpec = { kind: teacherSpec.kind, model: teacherModel.dir };
+      return (await client.request(TeacherScoreRequest, { run_dir: run.dir, scorer, device: options.device ?? 'auto' }, signal)) as TeacherScoreResult;
+    });
+    const scores = new Map(readJsonLines<TeacherScoreLine>(run.path('teacher_scores.jsonl')).map((line) => [line.qid, line]));
+
+    // 5. The teacher check: a student cannot learn what its teacher does not know.
+    const check = await stage('teacher-check', async () => teacherCheck(run, scores));
+    report.teacherCheck = check;
+    if (!check.better && !options.force) {
+      return finish(
+        `The teacher (${report.teacher}) is not better than the student on ${check.queries} held-out queries (nDCG@10 ${check.teacher['ndcg@10'].toFixed(4)} vs ${check.student['ndcg@10'].toFixed(4)}): training would not help. Use a stronger --teacher, or --force to train anyway.`,
+        'teacher-check',
+      );
+    }
+
+    // 6. Filters, candidate lists and the train/dev split.
+    const data = await stage('training-data', async () => {
+      const queries = readJsonLines<TrainQuery>(run.path('train_queries.jsonl'));
+      const split = splitTrainingData(queries, scores);
+      await writeJsonLines(run.path('train.jsonl'), split.train);
+      await writeJsonLines(run.path('dev.jsonl'), split.dev);
+      return { train: split.train.length, dev: split.dev.length, dropped: split.dropped, batchSize: batchSizeFor(split.train.length, options.budget) };
+    });
+    report.training = { ...data };
+    if (data.train < MIN_TRAIN_QUERIES || data.dev === 0) {
+      return finish(`Only ${data.train} training queries (and ${data.dev} dev queries) passed the filters; at least ${MIN_TRAIN_QUERIES} are needed to train. Tune a larger folder or use --budget full.`, 'training-data');
+    }
+
+    // 7-8. Train and export (the trainer resumes from its checkpoint and its export is atomic).
+    const studentModel = await resolveModel(studentId, { ...(signal ? { signal } : {}) });
+    const trained = await stage('train', async () => {
+      const client = await trainerClient();
+      return (await client.request(
+        TrainRunRequest,
+        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
+        signal,
+      )) as TrainRunResult;
+    });
+    report.training = { ...data, steps: trained.steps, stopped: trained.stopped, bestDevLoss: trained.best_dev_loss };
+    const exported = await stage('export', async () => {
+      const client = await trainerClient();
+      return (await client.request(ModelExportRequest, { run_dir: run.dir, model: 'student', output: 'export', int8: true }, signal)) as ModelExportResult;
+    });
+    await trainer?.shutdown();
+    trainer = undefined;
+
+    // 9. A new model version in the store, next to the base one (nothing changes for search yet).
+    const tuned = await stage('embed', async () => {
+      const model = await resolveModel(exported.output, { ...(signal ? { signal } : {}) });
+      const embedder = await Embedder.create({ model, precision: 'fp32', ...(options.threads ? { threads: options.threads } : {}) });
+      const store = await Store.open(options.storeDir);
+      try {
+        const vectors = await store.syncVectors(embedder, exported.output, { ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
+        await store.annotateModel(vectors.version, { label: `tuned ${path.basename(runDir)} ${new Date().toISOString().slice(0, 10)}`, tunedFrom: indexed.version });
+        return { version: vectors.version };
+      } finally {
+        await embedder.close();
+        store.close();
+      }
+    });
+    report.tunedVersion = tuned.version;
+
+    // 10. Base vs tuned on the held-out queries.
+    const comparison = await stage('evaluate', async () => evaluate(run, options, indexed.version, tuned.version, heldOut.queries));
+    report.comparison = comparison;
+
+    // 11. Promote only a measured gain.
+    const decision = await stage('promote', async () => {
+      const gain = comparison.ndcgDifference;
+      const promote = gain.meanDifference > 0 && gain.low > 0;
+      if (promote) {
+        const store = await Store.open(options.storeDir);
+        try {
+          await store.setActiveModel(tuned.version);
+        } finally {
+          store.close();
+        }
+      }
+      return { promoted: promote };
+    });
+    report.promoted = decision.promoted;
+    const gain = comparison.ndcgDifference;
+    const interval = `${formatSigned(gain.meanDifference)} nDCG@10, 95% interval [${formatSigned(gain.low)}, ${formatSigned(gain.high)}] on ${comparison.queries} held-out queries`;
+    const outcome = decision.promoted ? `Promoted: the tuned model is now active (${interval}).` : `Not promoted: the base model stays active (${interval}; promotion needs an interval above zero).`;
+    const final = finish(outcome);
+    await fs.promises.writeFile(run.path('report.json'), `${JSON.stringify(final, null, 2)}\n`);
+    return final;
+  } finally {
+    await trainer?.shutdown();
+  }
+}
+
+async function checkActiveIsBase(storeDir: string, baseVersion: string): Promise<void> {
+  const store = await Store.open(storeDir);
+  try {
+    const active = store.activeModel;
+    if (active && active.version !== baseVersion) {
+      throw new SpecializeError(
+        `The active model of ${storeDir} is ${active.version} (${active.modelId}), not the student's ${baseVersion}: tuning starts from the student.`,
+        `Switch back with \`specialize use ${baseVersion} --store ${storeDir}\`, or pass --student ${active.modelId}.`,
+        'invalid-input',
+      );
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** teacher_input.jsonl and passages.jsonl: training queries with their candidates (source first), and held-out queries with the base's top 20. */
+async function writeTeacherFiles(run: RunDirectory, storeDir: string): Promise<void> {
+  const train = readJsonLines<{ passage_id: string; type: string; query: string; candidates: string[] }>(path.join(run.path('synth'), SYNTH_FILES.candidates)).map((row, index): TrainQuery => ({ ...row, qid: `t${index}`, candidates: sourceFirst(row.passage_id, row.candidates) }));
+  const heldOut = readJsonLines<HeldOutQuery & { ranked: string[] }>(run.path('heldout.jsonl'));
+  const lines: TeacherInputLine[] = [
+    ...train.map((query) => ({ qid: query.qid, query: query.query, type: query.type, candidates: query.candidates })),
+    // One group for the held-out queries, so their scores do not move the training queries' normalisation.
+    ...heldOut.map((query) => ({ qid: query.qid, query: query.query, type: 'held-out', candidates: query.ranked.slice(0, 20) })),
+  ];
+  const ids = [...new Set(lines.flatMap((line) => line.candidates))];
+  const store = await Store.open(storeDir);
+  let texts: Map<string, string>;
+  try {
+    texts = await store.embeddedTexts(ids);
+  } finally {
+    store.close();
+  }
+  const missing = ids.filter((id) => !texts.has(id));
+  if (missing.length > 0) throw new SpecializeError(`${missing.length} candidate passages are no longer in the index (e.g. ${missing[0]}).`, 'The folders changed during the run: start over with --fresh.', 'store-invalid');
+  await writeJsonLines(run.path('train_queries.jsonl'), train);
+  await writeJsonLines(run.path('passages.jsonl'), ids.map((id) => ({ id, text: texts.get(id) })));
+  await writeJsonLines(run.path('teacher_input.jsonl'), lines);
+}
+
+function teacherCheck(run: RunDirectory, scores: ReadonlyMap<string, TeacherScoreLine>): TeacherCheck {
+  const heldOut = readJsonLines<HeldOutQuery & { ranked: string[] }>(run.path('heldout.jsonl'));
+  const studentRankings = heldOut.map((query) => query.ranked.slice(0, 20));
+  const teacherRankings = heldOut.map((query) => {
+    const line = scores.get(query.qid);
+    return line ? teacherOrder(line.candidates, line.raw) : query.ranked.slice(0, 20);
+  });
+  const student = summarise(scoreAgainstSources(heldOut, studentRankings));
+  const teacher = summarise(scoreAgainstSources(heldOut, teacherRankings));
+  return { queries: heldOut.length, student, teacher, better: teacher['ndcg@10'] > student['ndcg@10'] };
+}
+
+async function evaluate(run: RunDirectory, options: TuneOptions, baseVersion: string, tunedVersion: string, expected: number): Promise<Comparison> {
+  const heldOut = readJsonLines<HeldOutQuery & { ranked: string[] }>(run.path('heldout.jsonl'));
+  if (heldOut.length !== expected) throw new SpecializeError(`${run.path('heldout.jsonl')} has ${heldOut.length} queries, expected ${expected}.`, 'Start over with --fresh.', 'store-invalid');
+  const tunedRankings = await withEmbedder(tunedVersion, options, (embedder, store) => rankAll(store, embedder, heldOut.map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+  const base = scoreAgainstSources(heldOut, heldOut.map((query) => query.ranked));
+  const tuned = scoreAgainstSources(heldOut, tunedRankings);
+  const comparison: Comparison = { queries: heldOut.length, base: summarise(base), tuned: summarise(tuned), ndcgDifference: pairedBootstrap(ndcgs(base), ndcgs(tuned)) };
+  const store = await Store.open(options.storeDir);
+  try {
+    const evaluatedAt = new Date().toISOString();
+    await store.recordEvaluation(baseVersion, { evaluatedAt, queries: heldOut.length, source: 'held-out synthetic', metrics: comparison.base, run: run.dir });
+    await store.recordEvaluation(tunedVersion, { evaluatedAt, queries: heldOut.length, source: 'held-out synthetic', metrics: comparison.tuned, baseVersion, run: run.dir });
+  } finally {
+    store.close();
+  }
+  return comparison;
+}
+
+function ndcgs(perQuery: readonly PerQueryMetrics[]): number[] {
+  return perQuery.map((query) => query['ndcg@10']);
+}
+
+/** Runs `body` with an embedder for one of the store's model versions. */
+async function withEmbedder<T>(version: string, options: TuneOptions, body: (embedder: Embedder, store: Store) => Promise<T>): Promise<T> {
+  const store = await Store.open(options.storeDir);
+  let embedder: Embedder | undefined;
+  try {
+    const entry = store.models.find((model) => model.version === version);
+    if (!entry) throw new SpecializeError(`The index has no model version ${version}.`, 'Start over with --fresh.', 'store-invalid');
+    const model = await resolveModel(entry.modelId, { int8: entry.precision === 'int8', ...(options.signal ? { signal: options.signal } : {}) });
+    embedder = await Embedder.create({ model, precision: entry.precision, ...(options.threads ? { threads: options.threads } : {}) });
+    throwIfAborted(options.signal, 'tuning run');
+    return await body(embedder, store);
+  } finally {
+    await embedder?.close();
+    store.close();
+  }
+}
+
+function summaryOf(summary: SynthSummary): NonNullable<TuneReport['queries']> {
+  return { generated: summary.generated, kept: summary.kept, heldOut: summary.heldOutQueries, dropped: summary.dropped };
+}
+
+function trainerProgress(event: ProgressParams): { stage: string; done: number; total: number; unit: string; message?: string } {
+  const parts: string[] = [];
+  if (event.loss) parts.push(Object.entries(event.loss).map(([name, value]) => `${name} ${value === null ? 'n/a' : value.toFixed(4)}`).join(', '));
+  if (event.throughput) parts.push(`${event.throughput.toFixed(1)} ${event.throughput_unit ?? 'items'}/s`);
+  if (event.eta_seconds !== undefined && event.eta_seconds !== null) parts.push(`ETA ${formatDuration(event.eta_seconds)}`);
+  if (event.message) parts.push(event.message);
+  const unit = event.stage === 'teacher' ? 'pairs' : event.stage === 'dev' ? 'epochs' : 'steps';
+  return { stage: event.stage === 'teacher' ? 'teacher scores' : event.stage === 'dev' ? 'dev loss' : event.stage, done: event.step, total: event.total, unit, ...(parts.length ? { message: parts.join('; ') } : {}) };
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function formatSigned(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
+}

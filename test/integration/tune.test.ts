@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveLocalModelFile } from '../../src/core/synth/llm/localModelFile';
+import { TUNE_STAGES, type TuneReport } from '../../src/core/tune/runTune';
+import { runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/env';
+import { defaultModel } from '../helpers/models';
+
+/** Forty short notes on distinct subjects: enough passages for a held-out set and a few training batches. */
+const SUBJECTS = [
+  ['tides', 'The moon pulls the oceans, so coastal water rises and falls twice a day.'],
+  ['volcanoes', 'Magma rises through the crust and erupts as lava, ash and gas.'],
+  ['photosynthesis', 'Leaves turn sunlight, water and carbon dioxide into sugar and oxygen.'],
+  ['vaccines', 'A vaccine trains the immune system to recognise a virus before an infection.'],
+  ['compilers', 'A compiler translates source code into machine instructions ahead of time.'],
+  ['garbage collection', 'The runtime frees memory that no reachable object refers to any more.'],
+  ['TCP', 'TCP retransmits lost segments and delivers bytes in order over an unreliable network.'],
+  ['DNS', 'The domain name system maps host names such as example.com to IP addresses.'],
+  ['sourdough', 'Wild yeast and lactic bacteria leaven the dough and give the bread its sour taste.'],
+  ['espresso', 'Hot water is forced through finely ground coffee at about nine bars of pressure.'],
+  ['glaciers', 'Compacted snow flows downhill as ice and carves U-shaped valleys.'],
+  ['earthquakes', 'Tectonic plates slip along a fault and release energy as seismic waves.'],
+  ['bees', 'Honey bees dance to tell their hive where flowers with nectar are.'],
+  ['chess openings', 'The Sicilian Defence answers 1.e4 with c5 to fight for the centre asymmetrically.'],
+  ['interest rates', 'Central banks raise rates to cool inflation and lower them to support growth.'],
+  ['black holes', 'Gravity is so strong that not even light escapes past the event horizon.'],
+  ['git rebase', 'Rebasing replays your commits on top of another branch to keep history linear.'],
+  ['unit tests', 'A unit test checks one function in isolation with known inputs and outputs.'],
+  ['hash tables', 'Keys are hashed into buckets so lookups take constant time on average.'],
+  ['binary search', 'Halving a sorted range at each step finds an item in logarithmic time.'],
+  ['solar panels', 'Photovoltaic cells convert sunlight directly into electric current.'],
+  ['wind turbines', 'Blades turn a generator when wind flows over their aerofoil shape.'],
+  ['rainbows', 'Sunlight refracts and reflects inside raindrops, splitting into colours.'],
+  ['coral reefs', 'Tiny polyps build limestone skeletons that shelter a quarter of marine species.'],
+  ['marathon training', 'Long slow runs build endurance; taper the distance before race day.'],
+  ['sleep', 'Adults need seven to nine hours; deep sleep restores the body and memory.'],
+  ['fermentation', 'Microbes convert sugars into acids, gases or alcohol without oxygen.'],
+  ['bridges', 'Suspension bridges hang the deck from cables draped over tall towers.'],
+  ['printing press', 'Gutenberg used movable metal type to print books in the fifteenth century.'],
+  ['penicillin', 'Fleming noticed mould killing bacteria, which led to the first antibiotic.'],
+  ['regular expressions', 'A regex describes a pattern of characters, such as digits followed by a dot.'],
+  ['SQL joins', 'An inner join returns rows that have matching keys in both tables.'],
+  ['docker images', 'An image packs an application with its libraries into layered file systems.'],
+  ['kubernetes pods', 'A pod is the smallest deployable unit and runs one or more containers.'],
+  ['password hashing', 'Store passwords with a slow salted hash such as bcrypt or argon2.'],
+  ['HTTP caching', 'Cache-Control headers tell browsers how long a response may be reused.'],
+  ['migration of birds', 'Many birds fly south in autumn, navigating by the sun, stars and magnetism.'],
+  ['olive oil', 'Cold-pressed olives give extra virgin oil with low acidity and strong flavour.'],
+  ['the violin', 'Four strings tuned in fifths are played with a bow strung with horsehair.'],
+  ['origami', 'A single square sheet is folded, without cuts or glue, into a figure.'],
+] as const;
+
+describe('specialize tune end to end (real default student, embedded LLM, real trainer)', () => {
+  const workspace = tempDir('specialize-tune-ws-');
+  const store = path.join(tempDir('specialize-tune-store-'), 'store');
+  let student: string;
+  let gguf: string;
+  let common: string[];
+
+  beforeAll(async () => {
+    SUBJECTS.forEach(([subject, text], index) => fs.writeFileSync(path.join(workspace, `note-${String(index).padStart(2, '0')}.md`), `# ${subject}\n\n${text}\n`));
+    student = (await defaultModel()).dir;
+    gguf = (await resolveLocalModelFile()).path;
+    // The student is its own teacher here (the only other model on the registries is ONNX-only), so
+    // the teacher check cannot pass: --force trains anyway, which is what this test is about.
+    common = ['--store', store, '--student', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '40', '--hold-out', '10', '--epochs', '2', '--device', 'cpu'];
+  });
+
+  it('stops at the teacher check when the teacher is not better, and says so with the numbers', () => {
+    const result = runCli(['tune', workspace, ...common, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as TuneReport;
+    expect(report.stoppedAt).toBe('teacher-check');
+    expect(report.teacherCheck?.better).toBe(false);
+    expect(report.teacherCheck?.queries).toBeGreaterThan(0);
+    expect(report.outcome).toMatch(/not better than the student on \d+ held-out queries \(nDCG@10 [\d.]+ vs [\d.]+\)/);
+    expect(report.tunedVersion).toBeUndefined();
+  });
+
+  it('with --force trains, exports, embeds a new version, evaluates it and promotes only a significant gain', () => {
+    const result = runCli(['tune', workspace, ...common, '--force', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as TuneReport;
+    expect(report.stoppedAt).toBeUndefined();
+    // Stages finished in the first run are not redone.
+    for (const stage of ['index', 'queries', 'held-out', 'teacher', 'teacher-check']) expect(result.stderr).toContain(`stage ${stage}: done in an earlier run, skipped`);
+    for (const stage of ['training-data', 'train', 'export', 'embed', 'evaluate', 'promote']) expect(result.stderr).toContain(`stage ${stage}\n`);
+    expect(report.training?.train).toBeGreaterThanOrEqual(16);
+    expect(report.training?.steps).toBeGreaterThan(0);
+    const comparison = report.comparison;
+    expect(comparison?.queries).toBe(report.teacherCheck?.queries);
+    const gain = comparison?.ndcgDifference;
+    expect(gain?.meanDifference).toBeCloseTo((comparison?.tuned['ndcg@10'] ?? 0) - (comparison?.base['ndcg@10'] ?? 0), 10);
+    expect(report.promoted).toBe((gain?.meanDifference ?? 0) > 0 && (gain?.low ?? 0) > 0);
+    for (const stage of TUNE_STAGES) expect(fs.existsSync(path.join(report.runDir, 'stages', `${stage}.json`))).toBe(true);
+
+    const listed = runCli(['models', 'list', '--store', store, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const versions = JSON.parse(listed.stdout) as { version: string; active: boolean; tunedFrom?: string; evaluation?: { queries: number } }[];
+    expect(versions).toHaveLength(2);
+    const tuned = versions.find((entry) => entry.version === report.tunedVersion);
+    expect(tuned?.tunedFrom).toBe(report.baseVersion);
+    expect(tuned?.evaluation?.queries).toBe(comparison?.queries);
+    expect(versions.find((entry) => entry.active)?.version).toBe(report.promoted ? report.tunedVersion : report.baseVersion);
+
+    // A finished run only reports again.
+    const again = runCli(['tune', workspace, ...common, '--force', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('stage promote: done in an earlier run, skipped');
+    expect((JSON.parse(again.stdout) as TuneReport).comparison).toEqual(comparison);
+  });
+
+  it('refuses other settings on an existing run, and a run folder from another version', () => {
+    const changed = runCli(['tune', workspace, ...common.map((arg) => (arg === 'question,keywords' ? 'question' : arg)), '--force']);
+    expect(changed.code).not.toBe(0);
+    expect(changed.stderr).toMatch(/was started with other settings \(types: \["question","keywords"\] → \["question"\]\)/);
+    const runFile = path.join(store, 'tune', 'run.json');
+    const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as { format: number };
+    fs.writeFileSync(runFile, JSON.stringify({ ...run, format: 0 }));
+    const old = runCli(['tune', workspace, ...common, '--force']);
+    expect(old.code).not.toBe(0);
+    expect(old.stderr).toMatch(/written by another version of Specialize \(run format 0.*--fresh/s);
+  });
+
+  it('says when nothing is indexable and leaves the store alone', () => {
+    const empty = tempDir('specialize-tune-empty-');
+    fs.writeFileSync(path.join(empty, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]));
+    const emptyStore = path.join(tempDir('specialize-tune-store-'), 'store');
+    const result = runCli(['tune', empty, '--store', emptyStore, '--student', student, '--llm', 'local', '--llm-model', gguf]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/Nothing indexable was found in .* \(0 passages\)/);
+  });
+});
