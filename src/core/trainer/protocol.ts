@@ -103,6 +103,10 @@ export interface TrainRunParams extends RunDirParams {
   student: string;
   /** Folder name inside run_dir for the tuned student (default "student"). */
   output?: string;
+  /** Folder name inside run_dir for this training's checkpoints (default "checkpoints"). */
+  checkpoints?: string;
+  /** Passages are cut to this many tokens (default 512, or the model's own limit if lower). */
+  passage_max_tokens?: number;
   mode?: 'combined' | 'infonce';
   /** Queries per optimiser step (default 4096). */
   batch_size?: number;

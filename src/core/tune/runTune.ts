@@ -5,7 +5,7 @@ import { CancelledError, SpecializeError, throwIfAborted } from '../errors';
 import { pairedBootstrap, type BootstrapInterval } from '../eval/bootstrap';
 import type { MetricSummary, PerQueryMetrics } from '../eval/metrics';
 import { indexFolders } from '../indexFolders';
-import { DEFAULT_MODEL_ID } from '../models/packaged';
+import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../models/packaged';
 import { resolveModel, resolveModelFolder } from '../models/resolver';
 import type { ProgressListener } from '../progress';
 import { Store } from '../store/store';
@@ -20,6 +20,7 @@ import { RunDirectory } from './runDirectory';
 import { sourceFirst, splitTrainingData, type TeacherInputLine, type TeacherScoreLine, type TrainQuery } from './trainingData';
 
 export interface TuneOptions {
+  /** Folders to index; empty to tune on what the store already holds (a benchmark collection). */
   folders: readonly string[];
   storeDir: string;
   /** The run folder; default `<store>/tune`. */
@@ -35,6 +36,8 @@ export interface TuneOptions {
   mode?: 'combined' | 'infonce';
   /** Train even when the teacher is not better than the student on the held-out queries. */
   force?: boolean;
+  /** Also train the InfoNCE-only baseline on the same data (a second model version, never promoted). */
+  compareInfonce?: boolean;
   device?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
   trainer?: TrainerStartOptions;
@@ -45,7 +48,9 @@ export interface TuneOptions {
 }
 
 export const TUNE_STAGES = ['index', 'queries', 'held-out', 'teacher', 'teacher-check', 'training-data', 'train', 'export', 'embed', 'evaluate', 'promote'] as const;
-export type TuneStage = (typeof TUNE_STAGES)[number];
+/** The baseline's stages, run before `evaluate` when `compareInfonce` is set. */
+export const INFONCE_STAGES = ['train-infonce', 'export-infonce', 'embed-infonce'] as const;
+export type TuneStage = (typeof TUNE_STAGES)[number] | (typeof INFONCE_STAGES)[number];
 
 export interface TeacherCheck {
   queries: number;
@@ -70,6 +75,7 @@ export interface TuneReport {
   llm: string;
   baseVersion: string;
   tunedVersion?: string;
+  infonceVersion?: string;
   queries?: { generated: number; kept: number; heldOut: number; dropped: Record<string, number> };
   teacherCheck?: TeacherCheck;
   training?: { train: number; dev: number; batchSize: number; dropped: Record<string, number>; steps?: number; stopped?: string; bestDevLoss?: number | null };
@@ -97,7 +103,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
   const studentId = options.student ?? DEFAULT_MODEL_ID;
   const runDir = path.resolve(options.runDir ?? path.join(options.storeDir, 'tune'));
   if (options.fresh) await RunDirectory.setAside(runDir);
-  const teacherSpec = options.teacher ?? { kind: 'bi-encoder' as const, model: studentId };
+  const teacherSpec = options.teacher ?? { kind: 'bi-encoder' as const, model: DEFAULT_TEACHER_ID };
   const settings = {
     folders: options.folders.map((folder) => path.resolve(folder)),
     student: studentId,
@@ -106,6 +112,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     budget: options.budget,
     types: [...options.types],
     mode: options.mode ?? 'combined',
+    compareInfonce: options.compareInfonce === true,
   };
   // The run folder lives inside the store by default, and a store must start as an empty folder.
   (await Store.open(options.storeDir, { create: true })).close();
@@ -127,6 +134,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
   try {
     // 1. Index with the student: the base model version everything is compared against.
     const indexed = await stage('index', async () => {
+      if (options.folders.length === 0) return storeContents(options.storeDir);
       const result = await indexFolders({ folders: options.folders, storeDir: options.storeDir, model: studentId, ...(options.threads ? { threads: options.threads } : {}), ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
       return { version: result.vectors.version, passages: result.passageCount, files: result.scan.indexedFiles };
     });
@@ -197,7 +205,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     // 6. Filters, candidate lists and the train/dev split.
     const data = await stage('training-data', async () => {
       const queries = readJsonLines<TrainQuery>(run.path('train_queries.jsonl'));
-      const split = splitTrainingData(queries, scores);
+      const split = splitTrainingData(queries, scores, options.budget.candidates);
       await writeJsonLines(run.path('train.jsonl'), split.train);
       await writeJsonLines(run.path('dev.jsonl'), split.dev);
       return { train: split.train.length, dev: split.dev.length, dropped: split.dropped, batchSize: batchSizeFor(split.train.length, options.budget) };
@@ -213,7 +221,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       const client = await trainerClient();
       return (await client.request(
         TrainRunRequest,
-        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
+        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
         signal,
       )) as TrainRunResult;
     });
@@ -222,24 +230,27 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       const client = await trainerClient();
       return (await client.request(ModelExportRequest, { run_dir: run.dir, model: 'student', output: 'export', int8: true }, signal)) as ModelExportResult;
     });
-    await trainer?.shutdown();
-    trainer = undefined;
 
     // 9. A new model version in the store, next to the base one (nothing changes for search yet).
-    const tuned = await stage('embed', async () => {
-      const model = await resolveModel(exported.output, { ...(signal ? { signal } : {}) });
-      const embedder = await Embedder.create({ model, precision: 'fp32', ...(options.threads ? { threads: options.threads } : {}) });
-      const store = await Store.open(options.storeDir);
-      try {
-        const vectors = await store.syncVectors(embedder, exported.output, { ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
-        await store.annotateModel(vectors.version, { label: `tuned ${path.basename(runDir)} ${new Date().toISOString().slice(0, 10)}`, tunedFrom: indexed.version });
-        return { version: vectors.version };
-      } finally {
-        await embedder.close();
-        store.close();
-      }
-    });
+    const tuned = await stage('embed', () => embedVersion(options, exported.output, `tuned ${path.basename(runDir)} ${new Date().toISOString().slice(0, 10)}`, indexed.version));
     report.tunedVersion = tuned.version;
+
+    // The InfoNCE-only baseline on the same data, for the paper's comparison (never promoted).
+    if (options.compareInfonce) {
+      await stage('train-infonce', async () => {
+        const client = await trainerClient();
+        const params = { run_dir: run.dir, student: studentModel.dir, output: 'student-infonce', checkpoints: 'checkpoints-infonce', mode: 'infonce' as const, passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' };
+        return (await client.request(TrainRunRequest, params, signal)) as TrainRunResult;
+      });
+      const exportedInfonce = await stage('export-infonce', async () => {
+        const client = await trainerClient();
+        return (await client.request(ModelExportRequest, { run_dir: run.dir, model: 'student-infonce', output: 'export-infonce', int8: false }, signal)) as ModelExportResult;
+      });
+      const infonce = await stage('embed-infonce', () => embedVersion(options, exportedInfonce.output, `infonce baseline ${path.basename(runDir)}`, indexed.version));
+      report.infonceVersion = infonce.version;
+    }
+    await trainer?.shutdown();
+    trainer = undefined;
 
     // 10. Base vs tuned on the held-out queries.
     const comparison = await stage('evaluate', async () => evaluate(run, options, indexed.version, tuned.version, heldOut.queries));
@@ -311,6 +322,33 @@ async function writeTeacherFiles(run: RunDirectory, storeDir: string): Promise<v
   await writeJsonLines(run.path('teacher_input.jsonl'), lines);
 }
 
+/** The store's passages and active model, when tune runs on a store filled elsewhere (a benchmark collection). */
+async function storeContents(storeDir: string): Promise<{ version: string; passages: number; files: number }> {
+  const store = await Store.open(storeDir);
+  try {
+    const active = store.activeModel;
+    if (!active) throw new SpecializeError(`The index at ${storeDir} has no embeddings yet.`, 'Index it first, or pass folders to tune.', 'not-found');
+    return { version: active.version, passages: await store.passageCount(), files: 0 };
+  } finally {
+    store.close();
+  }
+}
+
+/** Embeds every passage with an exported model into its own model version (search does not change). */
+async function embedVersion(options: TuneOptions, modelDir: string, label: string, baseVersion: string): Promise<{ version: string }> {
+  const model = await resolveModel(modelDir, { ...(options.signal ? { signal: options.signal } : {}) });
+  const embedder = await Embedder.create({ model, precision: 'fp32', ...(options.threads ? { threads: options.threads } : {}) });
+  const store = await Store.open(options.storeDir);
+  try {
+    const vectors = await store.syncVectors(embedder, modelDir, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    await store.annotateModel(vectors.version, { label, tunedFrom: baseVersion });
+    return { version: vectors.version };
+  } finally {
+    await embedder.close();
+    store.close();
+  }
+}
+
 function teacherCheck(run: RunDirectory, scores: ReadonlyMap<string, TeacherScoreLine>): TeacherCheck {
   const heldOut = readJsonLines<HeldOutQuery & { ranked: string[] }>(run.path('heldout.jsonl'));
   const studentRankings = heldOut.map((query) => query.ranked.slice(0, 20));
@@ -346,7 +384,7 @@ function ndcgs(perQuery: readonly PerQueryMetrics[]): number[] {
 }
 
 /** Runs `body` with an embedder for one of the store's model versions. */
-async function withEmbedder<T>(version: string, options: TuneOptions, body: (embedder: Embedder, store: Store) => Promise<T>): Promise<T> {
+export async function withEmbedder<T>(version: string, options: Pick<TuneOptions, 'storeDir' | 'threads' | 'signal'>, body: (embedder: Embedder, store: Store) => Promise<T>): Promise<T> {
   const store = await Store.open(options.storeDir);
   let embedder: Embedder | undefined;
   try {

@@ -47,9 +47,9 @@ export interface TrainingSplit {
  * Method step 4 after the teacher has scored: the teacher filter (the source passage must score at
  * least as high as every other candidate; raw scores, which clipping has not tied), the score filter
  * (25th percentile of each query type's top raw scores), candidates ordered by the teacher with the
- * source first and cut to 20, then a seeded 90/10 split by query.
+ * source first and cut to `candidates` (the method: 20), then a seeded 90/10 split by query.
  */
-export function splitTrainingData(queries: readonly TrainQuery[], scores: ReadonlyMap<string, TeacherScoreLine>): TrainingSplit {
+export function splitTrainingData(queries: readonly TrainQuery[], scores: ReadonlyMap<string, TeacherScoreLine>, candidates = CANDIDATES_PER_QUERY): TrainingSplit {
   const dropped: Record<string, number> = {};
   const drop = (reason: string) => (dropped[reason] = (dropped[reason] ?? 0) + 1);
   const scored: (TrainQuery & { teacherScores: number[]; normalised: number[] })[] = [];
@@ -72,7 +72,7 @@ export function splitTrainingData(queries: readonly TrainQuery[], scores: Readon
     const order = item.candidates.map((id, index) => ({ id, score: item.normalised[index] as number, raw: item.teacherScores[index] as number }));
     const source = order.find((entry) => entry.id === item.passage_id) as { id: string; score: number };
     const others = order.filter((entry) => entry.id !== item.passage_id).sort((a, b) => b.raw - a.raw);
-    const ranked = [source, ...others].slice(0, CANDIDATES_PER_QUERY);
+    const ranked = [source, ...others].slice(0, candidates);
     return { qid: item.qid, query: item.query, candidates: ranked.map((entry) => entry.id), scores: ranked.map((entry) => entry.score) };
   });
   const shuffled = seededShuffle(lines, SPLIT_SEED);
