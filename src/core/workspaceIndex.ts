@@ -1,3 +1,4 @@
+import { SpecializeError } from './errors';
 import { Embedder, type Precision } from './embed/embedder';
 import { TextTokenizer } from './embed/tokenize';
 import { collectPassages } from './ingest/collectPassages';
@@ -49,6 +50,8 @@ export class WorkspaceIndex {
     readonly embedder: Embedder,
     private readonly budget: TokenBudget,
     private readonly modelId: string,
+    /** The active model when it is a version tuned from this index's model (see `openTuned`). */
+    private readonly tuned?: { embedder: Embedder; modelId: string },
   ) {}
 
   static async open(options: WorkspaceIndexOptions): Promise<WorkspaceIndex> {
@@ -63,7 +66,13 @@ export class WorkspaceIndex {
     const store = await Store.open(options.storeDir, { create: true });
     try {
       const embedder = await Embedder.create({ model, ...(options.precision ? { precision: options.precision } : {}), ...(options.threads ? { threads: options.threads } : {}) });
-      return new WorkspaceIndex(options, roots, store, embedder, budget, modelId);
+      try {
+        const tuned = await openTuned(store, embedder.version, options);
+        return new WorkspaceIndex(options, roots, store, embedder, budget, modelId, tuned);
+      } catch (error) {
+        await embedder.close();
+        throw error;
+      }
     } catch (error) {
       store.close();
       throw error;
@@ -84,11 +93,13 @@ export class WorkspaceIndex {
     return this.sync(scoped, run);
   }
 
+  /** Search with the active model: the tuned one when a version tuned from this index's model is active. */
   searcher(): Searcher {
-    return new Searcher(this.store, this.embedder);
+    return new Searcher(this.store, this.tuned?.embedder ?? this.embedder);
   }
 
   async close(): Promise<void> {
+    await this.tuned?.embedder.close();
     await this.embedder.close();
     this.store.close();
   }
@@ -104,10 +115,36 @@ export class WorkspaceIndex {
     });
     const passageSummary = await this.store.syncPassages(passages, files ? { files, ...common } : { roots: this.roots, ...common });
     const vectors = await this.store.syncVectors(this.embedder, this.modelId, common);
-    // Indexing with a model says "search with this one" until told otherwise.
-    await this.store.setActiveModel(vectors.version);
+    if (this.tuned) {
+      // A promoted model tuned from this one stays active and follows the files too; the base's vectors
+      // stay current as well, so rolling back (`specialize use`) is instant.
+      await this.store.syncVectors(this.tuned.embedder, this.tuned.modelId, common);
+    } else {
+      // Indexing with a model says "search with this one" until told otherwise.
+      await this.store.setActiveModel(vectors.version);
+    }
     return { store: this.store.dir, scan: tally, passageCount: passages.length, passages: passageSummary, vectors, seconds: (performance.now() - started) / 1000 };
   }
+}
+
+/**
+ * The store's active model when it was tuned from `baseVersion` (a promoted `specialize tune` run):
+ * indexing keeps it active and embeds with it too, instead of switching search back to the base.
+ */
+async function openTuned(store: Store, baseVersion: string, options: WorkspaceIndexOptions): Promise<{ embedder: Embedder; modelId: string } | undefined> {
+  const active = store.activeModel;
+  if (!active || active.version === baseVersion || active.tunedFrom !== baseVersion) return undefined;
+  const model = await resolveModel(active.modelId, { int8: active.precision === 'int8', ...runOptions(options) });
+  const embedder = await Embedder.create({ model, precision: active.precision, ...(options.threads ? { threads: options.threads } : {}) });
+  if (embedder.version !== active.version) {
+    await embedder.close();
+    throw new SpecializeError(
+      `The active model ${active.modelId} has changed since it was embedded (index: ${active.version}, now: ${embedder.version}).`,
+      `Switch back to the base with \`specialize use ${baseVersion} --store ${store.dir}\`, or tune again.`,
+      'store-version',
+    );
+  }
+  return { embedder, modelId: active.modelId };
 }
 
 /** The scan settings of index options (include/exclude, size limit, default ignores). */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
-import { budgetNamed } from '../../core/tune/budget';
+import { budgetWith } from '../../core/tune/budget';
 import { runPaperBench, type PaperBenchReport } from '../../core/tune/paperBench';
 import { oneOf, positiveInt, printJson, runCommand } from '../run';
 
@@ -47,12 +47,7 @@ export function registerBench(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (flags: BenchFlags) => {
       await runCommand({}, async ({ signal, progress }) => {
-        const budget = {
-          ...budgetNamed(flags.budget),
-          ...(flags.maxPassages ? { maxPassages: flags.maxPassages } : {}),
-          ...(flags.holdOut ? { holdOut: flags.holdOut } : {}),
-          ...(flags.epochs ? { epochs: flags.epochs } : {}),
-        };
+        const budget = budgetWith(flags.budget, flags);
         const client = await createLlmClient({ llm: flags.llm, ...(flags.llmModel ? { model: flags.llmModel } : {}), apiKey: process.env[LLM_API_KEY_ENV], signal, onProgress: progress });
         try {
           const report = await runPaperBench({

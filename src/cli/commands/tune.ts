@@ -4,7 +4,7 @@ import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../../core/models/packaged
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
 import { QUERY_TYPE_IDS } from '../../core/synth/queryTypes';
-import { budgetNamed } from '../../core/tune/budget';
+import { budgetWith } from '../../core/tune/budget';
 import { runTune, type TuneReport } from '../../core/tune/runTune';
 import { oneOf, positiveInt, printJson, runCommand } from '../run';
 
@@ -56,12 +56,7 @@ export function registerTune(program: Command): void {
     .option('--json', 'print the run report as JSON')
     .action(async (folders: string[], flags: TuneFlags) => {
       await runCommand({}, async ({ signal, progress }) => {
-        const budget = {
-          ...budgetNamed(flags.budget),
-          ...(flags.maxPassages ? { maxPassages: flags.maxPassages } : {}),
-          ...(flags.holdOut ? { holdOut: flags.holdOut } : {}),
-          ...(flags.epochs ? { epochs: flags.epochs } : {}),
-        };
+        const budget = budgetWith(flags.budget, flags);
         const types = flags.types
           .split(',')
           .map((type) => type.trim())

@@ -54,3 +54,13 @@ export function batchSizeFor(trainQueries: number, budget: Budget): number {
   const fitting = 2 ** Math.floor(Math.log2(Math.max(1, trainQueries / MIN_STEPS_PER_EPOCH)));
   return Math.max(8, Math.min(budget.maxBatchSize, fitting));
 }
+
+/** A named budget with any of its sizes overridden (the CLI's --max-passages, --hold-out, --epochs). */
+export function budgetWith(name: string, overrides: { maxPassages?: number | undefined; holdOut?: number | undefined; epochs?: number | undefined }): Budget {
+  return {
+    ...budgetNamed(name),
+    ...(overrides.maxPassages ? { maxPassages: overrides.maxPassages } : {}),
+    ...(overrides.holdOut ? { holdOut: overrides.holdOut } : {}),
+    ...(overrides.epochs ? { epochs: overrides.epochs } : {}),
+  };
+}

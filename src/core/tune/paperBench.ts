@@ -5,34 +5,21 @@ import { loadBeirDataset } from '../eval/beir';
 import { meanMetrics, scoreQuery, type MetricSummary } from '../eval/metrics';
 import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../models/packaged';
 import { resolveModel, resolveModelFolder } from '../models/resolver';
-import type { ProgressListener } from '../progress';
 import { Store, type PassageInput } from '../store/store';
-import type { LlmClient } from '../synth/llm/types';
 import { TeacherScoreRequest } from '../trainer/protocol';
-import { TrainerClient, type TrainerStartOptions } from '../trainer/trainerClient';
+import { TrainerClient } from '../trainer/trainerClient';
 import { sha256Hex } from '../util/hash';
 import { specializeHome } from '../util/paths';
-import type { Budget } from './budget';
 import { EVAL_DEPTH, rankAll, teacherOrder } from './heldOutEval';
-import { readJsonLines, writeJsonLines } from './jsonl';
-import { runTune, withEmbedder, type TuneReport } from './runTune';
+import { readJsonLines } from './jsonl';
+import { writeTeacherInput } from './teacherFiles';
+import { runTune, withEmbedder, type TuneOptions, type TuneReport } from './runTune';
 import type { TeacherScoreLine } from './trainingData';
 
-export interface PaperBenchOptions {
+export interface PaperBenchOptions extends Pick<TuneOptions, 'budget' | 'client' | 'types' | 'student' | 'teacher' | 'fresh' | 'device' | 'threads' | 'trainer' | 'signal' | 'onProgress'> {
   dataset: string;
-  budget: Budget;
-  client: LlmClient;
-  types: readonly string[];
-  student?: string;
-  teacher?: { kind: 'cross-encoder' | 'bi-encoder'; model: string };
   /** Where the collection's store and run live; default a folder under SPECIALIZE_HOME/bench keyed by the settings. */
   workDir?: string;
-  fresh?: boolean;
-  device?: 'auto' | 'cpu' | 'cuda';
-  threads?: number;
-  trainer?: TrainerStartOptions;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
   onStage?: (stage: string, skipped: boolean) => void;
 }
 
@@ -168,17 +155,9 @@ async function teacherRerank(dir: string, storeDir: string, queries: readonly { 
   const output = path.join(dir, 'teacher_scores.jsonl');
   if (!fs.existsSync(output)) {
     await fs.promises.mkdir(dir, { recursive: true });
-    const ids = [...new Set(baseRankings.flat())];
-    const store = await Store.open(storeDir);
-    let texts: Map<string, string>;
-    try {
-      texts = await store.embeddedTexts(ids);
-    } finally {
-      store.close();
-    }
-    await writeJsonLines(path.join(dir, 'passages.jsonl'), ids.map((id) => ({ id, text: texts.get(id) ?? '' })));
-    await writeJsonLines(
-      path.join(dir, 'teacher_input.jsonl'),
+    await writeTeacherInput(
+      dir,
+      storeDir,
       queries.map((query, index) => ({ qid: query.id, query: query.text, type: 'human', candidates: baseRankings[index] ?? [] })),
     );
     const folder = await resolveModelFolder(teacher.model, options.signal ? { signal: options.signal } : {});

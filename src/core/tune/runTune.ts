@@ -17,6 +17,7 @@ import { batchSizeFor, type Budget } from './budget';
 import { EVAL_DEPTH, rankAll, scoreAgainstSources, summarise, teacherOrder, type HeldOutQuery } from './heldOutEval';
 import { readJsonLines, writeJsonLines } from './jsonl';
 import { RunDirectory } from './runDirectory';
+import { writeTeacherInput } from './teacherFiles';
 import { sourceFirst, splitTrainingData, type TeacherInputLine, type TeacherScoreLine, type TrainQuery } from './trainingData';
 
 export interface TuneOptions {
@@ -307,19 +308,8 @@ async function writeTeacherFiles(run: RunDirectory, storeDir: string): Promise<v
     // One group for the held-out queries, so their scores do not move the training queries' normalisation.
     ...heldOut.map((query) => ({ qid: query.qid, query: query.query, type: 'held-out', candidates: query.ranked.slice(0, 20) })),
   ];
-  const ids = [...new Set(lines.flatMap((line) => line.candidates))];
-  const store = await Store.open(storeDir);
-  let texts: Map<string, string>;
-  try {
-    texts = await store.embeddedTexts(ids);
-  } finally {
-    store.close();
-  }
-  const missing = ids.filter((id) => !texts.has(id));
-  if (missing.length > 0) throw new SpecializeError(`${missing.length} candidate passages are no longer in the index (e.g. ${missing[0]}).`, 'The folders changed during the run: start over with --fresh.', 'store-invalid');
   await writeJsonLines(run.path('train_queries.jsonl'), train);
-  await writeJsonLines(run.path('passages.jsonl'), ids.map((id) => ({ id, text: texts.get(id) })));
-  await writeJsonLines(run.path('teacher_input.jsonl'), lines);
+  await writeTeacherInput(run.dir, storeDir, lines);
 }
 
 /** The store's passages and active model, when tune runs on a store filled elsewhere (a benchmark collection). */
