@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { isSpecializeError } from '../core/errors';
 import type { SearchResult } from '../core/search/searcher';
 import { generateQueries, setLlmApiKey } from './generateQueries';
+import { tuneRetriever } from './tuneRetriever';
 import { openResult } from './searchView';
 import { setStatus, storeDir, type Services } from './services';
 
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   'specialize.showLogs': async (services) => services.log.show(),
   'specialize.generateQueries': generateQueries,
   'specialize.setLlmApiKey': setLlmApiKey,
+  'specialize.tuneRetriever': (services) => tuneRetriever(services),
 };
 
 async function indexWorkspace(services: Services): Promise<void> {

@@ -27,7 +27,7 @@ const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Hard ceiling for the whole run, so a wedged UI can never hang CI. */
-const OVERALL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 240_000);
+const OVERALL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 420_000);
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
@@ -406,6 +406,9 @@ async function main() {
     // Keep the training-query step short: the embedded model writes 2 queries for each of 4 passages.
     'specialize.synth.maxPassages': 4,
     'specialize.synth.types': ['question', 'keywords'],
+    // The tuning step writes queries for ~10 passages (2 held out): the run stops early (teacher check or
+    // too few training queries), which still exercises the stages, the trainer process and the report.
+    'specialize.tune.maxPassages': 10,
   }, null, 2));
 
   // Install the extension under test: a link named publisher.name-version to the repository root.
@@ -633,6 +636,28 @@ async function main() {
     log(`  ${line.replace(/^.*?\] /, '')}`);
   });
   await screenshot('training-queries');
+
+  // --- Tuning: the stages through the teacher check, with the real trainer process --------------------
+  await step('run "Specialize: Tune Retriever on This Workspace" from the command palette', 45_000, () => runCommand('Specialize: Tune Retriever on This Workspace'));
+  await step('the run reaches the teacher check and reports its outcome in the Specialize log', 175_000, async () => {
+    const text = await waitFor('the "tune: Run" report in the log', 170_000, async () => {
+      if (serverExit) throw new FailNow(serverExit);
+      const file = findLogFile(userDataDir, 'Specialize.log');
+      const content = file ? fs.readFileSync(file, 'utf8') : '';
+      const problem = content.split('\n').find((l) => /\[error\]/.test(l));
+      if (problem) throw new FailNow(`the extension logged an error: ${problem}`);
+      const stopped = content.split('\n').find((l) => /tune: stopped at stage/.test(l));
+      if (stopped) throw new FailNow(`tuning stopped with a problem: ${stopped}`);
+      return /tune: Run /.test(content) ? content : undefined;
+    }, 500);
+    for (const stage of ['index', 'queries', 'held-out', 'teacher', 'teacher-check']) {
+      if (!text.includes(`tune: stage ${stage}`)) throw new Error(`the log has no "tune: stage ${stage}" line`);
+    }
+    const outcome = text.split('\n').find((l) => /teacher check on \d+ held-out queries/.test(l));
+    if (!outcome) throw new Error('the report has no teacher check line');
+    log(`  ${outcome.trim()}`);
+  });
+  await screenshot('tuning');
   return { indexedLine };
 }
 

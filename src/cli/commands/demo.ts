@@ -9,7 +9,7 @@ import { runTune } from '../../core/tune/runTune';
 import { packageRoot, specializeHome } from '../../core/util/paths';
 import { positiveInt, runCommand } from '../run';
 import { formatResults } from './search';
-import { formatTuneReport } from './tune';
+import { formatTuneReport } from '../../core/tune/formatReport';
 
 /**
  * The main job on the sample workspace that ships with the repository: `specialize tune` with the

@@ -5,7 +5,8 @@ import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
 import { QUERY_TYPE_IDS } from '../../core/synth/queryTypes';
 import { budgetWith } from '../../core/tune/budget';
-import { runTune, type TuneReport } from '../../core/tune/runTune';
+import { formatTuneReport } from '../../core/tune/formatReport';
+import { runTune } from '../../core/tune/runTune';
 import { oneOf, positiveInt, printJson, runCommand } from '../run';
 
 interface TuneFlags {
@@ -90,33 +91,4 @@ export function registerTune(program: Command): void {
         }
       });
     });
-}
-
-/** The before/after table and the outcome, for people. */
-export function formatTuneReport(report: TuneReport): string {
-  const lines = [`Run ${report.runDir} (${report.seconds.toFixed(0)} s)`, `student ${report.student}; teacher ${report.teacher}; LLM ${report.llm}`];
-  if (report.queries) {
-    lines.push(`queries: ${report.queries.generated} written, ${report.queries.kept} kept (${report.queries.heldOut} held out)`);
-  }
-  if (report.teacherCheck) {
-    const c = report.teacherCheck;
-    lines.push(`teacher check on ${c.queries} held-out queries: student nDCG@10 ${c.student['ndcg@10'].toFixed(4)}, teacher ${c.teacher['ndcg@10'].toFixed(4)}`);
-  }
-  if (report.training) {
-    const t = report.training;
-    lines.push(`training data: ${t.train} train, ${t.dev} dev queries, batch ${t.batchSize}${t.steps !== undefined ? `; ${t.steps} steps (${t.stopped})` : ''}`);
-  }
-  if (report.comparison) {
-    const c = report.comparison;
-    lines.push('', `held-out queries: ${c.queries}`, '| model | nDCG@10 | Recall@100 | MRR@10 |', '|---|---|---|---|');
-    for (const [name, m] of [
-      ['base', c.base],
-      ['tuned', c.tuned],
-    ] as const) {
-      lines.push(`| ${name} | ${m['ndcg@10'].toFixed(4)} | ${m['recall@100'].toFixed(4)} | ${m['mrr@10'].toFixed(4)} |`);
-    }
-    lines.push('');
-  }
-  lines.push(report.outcome, '');
-  return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import { CancelledError, SpecializeError, throwIfAborted } from '../errors';
 import { pairedBootstrap, type BootstrapInterval } from '../eval/bootstrap';
 import type { MetricSummary, PerQueryMetrics } from '../eval/metrics';
 import { indexFolders } from '../indexFolders';
+import type { ScanOptions } from '../ingest/types';
 import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../models/packaged';
 import { resolveModel, resolveModelFolder } from '../models/resolver';
 import type { ProgressListener } from '../progress';
@@ -23,6 +24,8 @@ import { sourceFirst, splitTrainingData, type TeacherInputLine, type TeacherScor
 export interface TuneOptions {
   /** Folders to index; empty to tune on what the store already holds (a benchmark collection). */
   folders: readonly string[];
+  /** Which files of the folders are indexed (include/exclude patterns, size limit, default ignores). */
+  scan?: ScanOptions;
   storeDir: string;
   /** The run folder; default `<store>/tune`. */
   runDir?: string;
@@ -136,7 +139,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     // 1. Index with the student: the base model version everything is compared against.
     const indexed = await stage('index', async () => {
       if (options.folders.length === 0) return storeContents(options.storeDir);
-      const result = await indexFolders({ folders: options.folders, storeDir: options.storeDir, model: studentId, ...(options.threads ? { threads: options.threads } : {}), ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
+      const result = await indexFolders({ folders: options.folders, storeDir: options.storeDir, model: studentId, ...options.scan, ...(options.threads ? { threads: options.threads } : {}), ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
       return { version: result.vectors.version, passages: result.passageCount, files: result.scan.indexedFiles };
     });
     if (indexed.passages === 0) {
