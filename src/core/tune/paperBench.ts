@@ -67,7 +67,9 @@ export async function runPaperBench(options: PaperBenchOptions): Promise<PaperBe
   // The corpus as passages, embedded with the student: the base model version.
   const store = await Store.open(storeDir, { create: true });
   try {
-    const passages: PassageInput[] = dataset.corpus.map((doc) => ({ id: doc.id, root: dataset.name, path: doc.id, title: doc.title, text: doc.text }));
+    // A document is plain text: `.txt` puts every document in one sampling stratum (a bare id would be
+    // read as a file name without extension, its own "file type", and nothing could be held out).
+    const passages: PassageInput[] = dataset.corpus.map((doc) => ({ id: doc.id, root: dataset.name, path: `${doc.id}.txt`, title: doc.title, text: doc.text }));
     await store.syncPassages(passages, common);
     const model = await resolveModel(studentId, common);
     const embedder = await Embedder.create({ model, precision: 'fp32', ...(options.threads ? { threads: options.threads } : {}) });

@@ -80,7 +80,7 @@ export interface TuneReport {
   baseVersion: string;
   tunedVersion?: string;
   infonceVersion?: string;
-  queries?: { generated: number; kept: number; heldOut: number; dropped: Record<string, number> };
+  queries?: { generated: number; kept: number; heldOut: number; heldOutPassages: number; dropped: Record<string, number> };
   teacherCheck?: TeacherCheck;
   training?: { train: number; dev: number; batchSize: number; dropped: Record<string, number>; steps?: number; stopped?: string; bestDevLoss?: number | null };
   comparison?: Comparison;
@@ -167,6 +167,13 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       return summaryOf(summary);
     });
     report.queries = synth;
+    if (synth.heldOutPassages === 0) {
+      throw new SpecializeError(
+        'No passage could be held out for evaluation (the sample is too small, or every passage is the only one of its folder and file type).',
+        'Tune a larger folder, or raise --max-passages and --hold-out: without held-out queries a tuned model cannot be proven better.',
+        'invalid-input',
+      );
+    }
     if (synth.kept - synth.heldOut === 0 || synth.heldOut === 0) {
       const reasons = Object.entries(synth.dropped).map(([reason, n]) => `${reason} ${n}`).join(', ');
       throw new SpecializeError(
@@ -394,7 +401,7 @@ export async function withEmbedder<T>(version: string, options: Pick<TuneOptions
 }
 
 function summaryOf(summary: SynthSummary): NonNullable<TuneReport['queries']> {
-  return { generated: summary.generated, kept: summary.kept, heldOut: summary.heldOutQueries, dropped: summary.dropped };
+  return { generated: summary.generated, kept: summary.kept, heldOut: summary.heldOutQueries, heldOutPassages: summary.passages.heldOut, dropped: summary.dropped };
 }
 
 function trainerProgress(event: ProgressParams): { stage: string; done: number; total: number; unit: string; message?: string } {
