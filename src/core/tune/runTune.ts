@@ -14,7 +14,7 @@ import type { LlmClient } from '../synth/llm/types';
 import { runSynth, SYNTH_FILES, type SynthSummary } from '../synth/runSynth';
 import { ModelExportRequest, TeacherScoreRequest, TrainRunRequest, type ModelExportResult, type ProgressParams, type TeacherScorerSpec, type TeacherScoreResult, type TrainRunResult } from '../trainer/protocol';
 import { TrainerClient, type TrainerStartOptions } from '../trainer/trainerClient';
-import { batchSizeFor, type Budget } from './budget';
+import { batchSizeFor, learningRateFor, type Budget } from './budget';
 import { EVAL_DEPTH, rankAll, scoreAgainstSources, summarise, teacherOrder, type HeldOutQuery } from './heldOutEval';
 import { readJsonLines, writeJsonLines } from './jsonl';
 import { RunDirectory } from './runDirectory';
@@ -82,7 +82,7 @@ export interface TuneReport {
   infonceVersion?: string;
   queries?: { generated: number; kept: number; heldOut: number; heldOutPassages: number; dropped: Record<string, number> };
   teacherCheck?: TeacherCheck;
-  training?: { train: number; dev: number; batchSize: number; dropped: Record<string, number>; steps?: number; stopped?: string; bestDevLoss?: number | null };
+  training?: { train: number; dev: number; batchSize: number; lr?: number; dropped: Record<string, number>; steps?: number; stopped?: string; bestDevLoss?: number | null };
   comparison?: Comparison;
   promoted: boolean;
   /** Why the run ended where it did, in words. */
@@ -232,11 +232,11 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       const client = await trainerClient();
       return (await client.request(
         TrainRunRequest,
-        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
+        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, lr: learningRateFor(data.batchSize), micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
         signal,
       )) as TrainRunResult;
     });
-    report.training = { ...data, steps: trained.steps, stopped: trained.stopped, bestDevLoss: trained.best_dev_loss };
+    report.training = { ...data, lr: learningRateFor(data.batchSize), steps: trained.steps, stopped: trained.stopped, bestDevLoss: trained.best_dev_loss };
     const exported = await stage('export', async () => {
       const client = await trainerClient();
       return (await client.request(ModelExportRequest, { run_dir: run.dir, model: 'student', output: 'export', int8: true }, signal)) as ModelExportResult;
@@ -250,7 +250,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     if (options.compareInfonce) {
       await stage('train-infonce', async () => {
         const client = await trainerClient();
-        const params = { run_dir: run.dir, student: studentModel.dir, output: 'student-infonce', checkpoints: 'checkpoints-infonce', mode: 'infonce' as const, passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' };
+        const params = { run_dir: run.dir, student: studentModel.dir, output: 'student-infonce', checkpoints: 'checkpoints-infonce', mode: 'infonce' as const, passage_max_tokens: options.budget.passageMaxTokens, lr: learningRateFor(data.batchSize), batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' };
         return (await client.request(TrainRunRequest, params, signal)) as TrainRunResult;
       });
       const exportedInfonce = await stage('export-infonce', async () => {
