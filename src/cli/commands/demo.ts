@@ -21,7 +21,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('Tune on the bundled sample workspace with embedded defaults, print the before/after table, and run its sample queries')
     .option('--store <dir>', 'index folder (default: SPECIALIZE_HOME/demo-store); a rerun resumes the run')
-    .option('--max-passages <n>', 'passages to write queries for', positiveInt('--max-passages'), 60)
+    .option('--max-passages <n>', 'passages to write queries for', positiveInt('--max-passages'), 40)
     .option('--fresh', 'start the tuning run over')
     .option('--k <n>', 'results per query', (value) => Number(value), 3)
     .action(async (flags: { store?: string; maxPassages: number; fresh?: boolean; k: number }) => {
