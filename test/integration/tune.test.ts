@@ -51,6 +51,9 @@ const SUBJECTS = [
   ['origami', 'A single square sheet is folded, without cuts or glue, into a figure.'],
 ] as const;
 
+// Whole tuning runs with a real LLM and real training: an upper bound for slow or busy machines, not a timing claim.
+const RUN_BOUND_MS = 600_000;
+
 describe('specialize tune end to end (real default student, embedded LLM, real trainer)', () => {
   const workspace = tempDir('specialize-tune-ws-');
   const store = path.join(tempDir('specialize-tune-store-'), 'store');
@@ -64,8 +67,8 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     gguf = (await resolveLocalModelFile()).path;
     // The student is its own teacher here, so the teacher check cannot pass (the first test checks
     // that it says so); --force trains anyway, which is what the second test is about.
-    common = ['--store', store, '--student', student, '--teacher', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '40', '--hold-out', '10', '--epochs', '2', '--device', 'cpu'];
-  });
+    common = ['--store', store, '--student', student, '--teacher', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '40', '--hold-out', '10', '--epochs', '1', '--device', 'cpu'];
+  }, RUN_BOUND_MS);
 
   it('stops at the teacher check when the teacher is not better, and says so with the numbers', () => {
     const result = runCli(['tune', workspace, ...common, '--json']);
@@ -76,7 +79,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect(report.teacherCheck?.queries).toBeGreaterThan(0);
     expect(report.outcome).toMatch(/not better than the student on \d+ held-out queries \(nDCG@10 [\d.]+ vs [\d.]+\)/);
     expect(report.tunedVersion).toBeUndefined();
-  });
+  }, RUN_BOUND_MS);
 
   it('with --force trains, exports, embeds a new version, evaluates it and promotes only a significant gain', () => {
     const result = runCli(['tune', workspace, ...common, '--force', '--json']);
@@ -109,7 +112,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('stage promote: done in an earlier run, skipped');
     expect((JSON.parse(again.stdout) as TuneReport).comparison).toEqual(comparison);
-  });
+  }, RUN_BOUND_MS);
 
   it('refuses other settings on an existing run, and a run folder from another version', () => {
     const changed = runCli(['tune', workspace, ...common.map((arg) => (arg === 'question,keywords' ? 'question' : arg)), '--force']);
@@ -121,7 +124,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const old = runCli(['tune', workspace, ...common, '--force']);
     expect(old.code).not.toBe(0);
     expect(old.stderr).toMatch(/written by another version of Specialize \(run format 0.*--fresh/s);
-  });
+  }, RUN_BOUND_MS);
 
   it('says when nothing is indexable and leaves the store alone', () => {
     const empty = tempDir('specialize-tune-empty-');
@@ -130,5 +133,5 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const result = runCli(['tune', empty, '--store', emptyStore, '--student', student, '--llm', 'local', '--llm-model', gguf]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/Nothing indexable was found in .* \(0 passages\)/);
-  });
+  }, RUN_BOUND_MS);
 });
