@@ -4,7 +4,7 @@ import type { SearchResult } from '../core/search/searcher';
 import { generateQueries, setLlmApiKey } from './generateQueries';
 import { tuneRetriever } from './tuneRetriever';
 import { openResult } from './searchView';
-import { setStatus, storeDir, type Services } from './services';
+import { readyForWorkspaceTask, setStatus, type Services } from './services';
 
 type CommandHandler = (services: Services) => Promise<void>;
 
@@ -23,20 +23,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
 };
 
 async function indexWorkspace(services: Services): Promise<void> {
-  const folders = vscode.workspace.workspaceFolders?.map((folder) => folder.uri.fsPath) ?? [];
-  const store = storeDir(services.context);
-  if (folders.length === 0 || !store) {
-    void vscode.window.showWarningMessage('Specialize: open a folder or workspace first; there is nothing to index.');
-    return;
-  }
-  if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Specialize indexes only trusted workspaces. Trust this workspace to index it.');
-    return;
-  }
-  if (services.cancelRunning) {
-    void vscode.window.showInformationMessage('Specialize is already indexing this workspace.');
-    return;
-  }
+  if (!readyForWorkspaceTask(services, { verb: 'index', busy: 'Specialize is already busy with this workspace; cancel the task or wait for it.' })) return;
   services.onIndexState?.('indexing', 'Indexing…');
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Specialize: indexing', cancellable: true }, async (progress, token) => {
     const controller = new AbortController();

@@ -27,3 +27,26 @@ export function setStatus(services: Services, text: string, tooltip: string): vo
   services.status.tooltip = markdown;
   services.status.show();
 }
+
+/**
+ * The checks every task on the workspace's files makes first: folders open, storage available, the
+ * workspace trusted, no other task running. Says what is missing and returns undefined, or the
+ * folders and the store.
+ */
+export function readyForWorkspaceTask(services: Services, task: { verb: string; busy: string }): { folders: string[]; store: string } | undefined {
+  const folders = vscode.workspace.workspaceFolders?.map((folder) => folder.uri.fsPath) ?? [];
+  const store = storeDir(services.context);
+  if (folders.length === 0 || !store) {
+    void vscode.window.showWarningMessage(`Specialize: open a folder or workspace first; there is nothing to ${task.verb}.`);
+    return undefined;
+  }
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage(`Specialize works only on trusted workspaces. Trust this workspace to ${task.verb} it.`);
+    return undefined;
+  }
+  if (services.cancelRunning) {
+    void vscode.window.showInformationMessage(task.busy);
+    return undefined;
+  }
+  return { folders, store };
+}

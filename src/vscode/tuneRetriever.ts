@@ -8,7 +8,7 @@ import { budgetWith } from '../core/tune/budget';
 import { runTune, type TuneReport } from '../core/tune/runTune';
 import { formatTuneReport } from '../core/tune/formatReport';
 import { LLM_API_KEY_SECRET } from './generateQueries';
-import { setStatus, storeDir, type Services } from './services';
+import { readyForWorkspaceTask, setStatus, type Services } from './services';
 import { scanSettingsFromConfiguration } from './settings';
 
 /**
@@ -17,20 +17,9 @@ import { scanSettingsFromConfiguration } from './settings';
  * When the teacher check stops the run, the user may train anyway.
  */
 export async function tuneRetriever(services: Services, force = false): Promise<void> {
-  const folders = vscode.workspace.workspaceFolders?.map((folder) => folder.uri.fsPath) ?? [];
-  const store = storeDir(services.context);
-  if (folders.length === 0 || !store) {
-    void vscode.window.showWarningMessage('Specialize: open a folder or workspace first; there is nothing to tune on.');
-    return;
-  }
-  if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Specialize tunes only on trusted workspaces. Trust this workspace first.');
-    return;
-  }
-  if (services.cancelRunning) {
-    void vscode.window.showInformationMessage('Specialize is busy with another task; cancel it or wait for it to finish.');
-    return;
-  }
+  const ready = readyForWorkspaceTask(services, { verb: 'tune on', busy: 'Specialize is busy with another task; cancel it or wait for it to finish.' });
+  if (!ready) return;
+  const { folders, store } = ready;
   const config = vscode.workspace.getConfiguration('specialize');
   const teacher = config.get<string>('tune.teacher', '') || DEFAULT_TEACHER_ID;
   const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Specialize: tuning the retriever', cancellable: true }, async (progress, token): Promise<TuneReport | undefined> => {
