@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'store-version'
   | 'python-env'
   | 'network'
+  | 'disk-full'
   | 'cancelled';
 
 export function isSpecializeError(error: unknown): error is SpecializeError {
@@ -37,4 +38,12 @@ export class CancelledError extends SpecializeError {
 
 export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
   if (signal?.aborted) throw new CancelledError(what);
+}
+
+// A write refused for lack of space: a full disk, a quota, or a file-size limit (RLIMIT_FSIZE).
+const OUT_OF_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/** True for a Node.js file-system error that means the disk (or quota, or file-size limit) is full. */
+export function isOutOfSpace(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && OUT_OF_SPACE_CODES.has((error as NodeJS.ErrnoException).code ?? '');
 }

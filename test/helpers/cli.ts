@@ -8,9 +8,18 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliLimits {
+  /**
+   * RLIMIT_FSIZE for the CLI and its children, in KiB: the kernel then refuses larger writes (EFBIG)
+   * as a full disk refuses them (ENOSPC), which lets a test fill "the disk" without privileges.
+   */
+  fileSizeKb?: number;
+}
+
 /** Runs the built CLI with the tests' model cache. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const result = spawnSync(process.execPath, [cliPath, ...args], {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, limits: CliLimits = {}): CliResult {
+  const command = limits.fileSizeKb === undefined ? [process.execPath, cliPath, ...args] : ['/bin/sh', '-c', 'ulimit -f "$0" && exec "$@"', String(limits.fileSizeKb), process.execPath, cliPath, ...args];
+  const result = spawnSync(command[0] as string, command.slice(1), {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, SPECIALIZE_HOME: testHome, ...env },

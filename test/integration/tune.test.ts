@@ -81,14 +81,34 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect(report.tunedVersion).toBeUndefined();
   }, RUN_BOUND_MS);
 
+  it('stops at a stage boundary when the disk fills during training, leaves the active model alone, and resumes', () => {
+    // 32 MiB per file: enough for every stage before training, not for the student's checkpoint.
+    const full = runCli(['tune', workspace, ...common, '--force', '--json'], {}, { fileSizeKb: 32 * 1024 });
+    expect(full.code, full.stderr).toBe(2);
+    expect(full.stderr).toMatch(/The disk is full: train\/run could not finish/);
+    expect(full.stderr).toMatch(/Free space on the disk .* run the same command again/);
+    const stages = path.join(store, 'tune', 'stages');
+    expect(fs.existsSync(path.join(stages, 'training-data.json'))).toBe(true);
+    expect(fs.existsSync(path.join(stages, 'train.json'))).toBe(false);
+    // No half-written checkpoint is left to keep the disk full.
+    const checkpoints = path.join(store, 'tune', 'checkpoints');
+    const leftovers = fs.existsSync(checkpoints) ? fs.readdirSync(checkpoints).filter((name) => name.includes('.tmp-')) : [];
+    expect(leftovers).toEqual([]);
+    const listed = runCli(['models', 'list', '--store', store, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const versions = JSON.parse(listed.stdout) as { version: string; active: boolean }[];
+    expect(versions).toHaveLength(1);
+    expect(versions[0]?.active).toBe(true);
+  }, RUN_BOUND_MS);
+
   it('with --force trains, exports, embeds a new version, evaluates it and promotes only a significant gain', () => {
     const result = runCli(['tune', workspace, ...common, '--force', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as TuneReport;
     expect(report.stoppedAt).toBeUndefined();
-    // Stages finished in the first run are not redone.
-    for (const stage of ['index', 'queries', 'held-out', 'teacher', 'teacher-check']) expect(result.stderr).toContain(`stage ${stage}: done in an earlier run, skipped`);
-    for (const stage of ['training-data', 'train', 'export', 'embed', 'evaluate', 'promote']) expect(result.stderr).toContain(`stage ${stage}\n`);
+    // Stages finished in the earlier runs (the last one stopped by the full disk) are not redone.
+    for (const stage of ['index', 'queries', 'held-out', 'teacher', 'teacher-check', 'training-data']) expect(result.stderr).toContain(`stage ${stage}: done in an earlier run, skipped`);
+    for (const stage of ['train', 'export', 'embed', 'evaluate', 'promote']) expect(result.stderr).toContain(`stage ${stage}\n`);
     expect(report.training?.train).toBeGreaterThanOrEqual(16);
     expect(report.training?.steps).toBeGreaterThan(0);
     const comparison = report.comparison;

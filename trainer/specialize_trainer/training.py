@@ -553,22 +553,25 @@ class _Trainer:
         old = self.checkpoint_dir / "last.old"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        torch.save(
-            {
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(),
-                "rng": {
-                    "python": random.getstate(),
-                    "numpy": np.random.get_state(),
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                },
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": {
+                "python": random.getstate(),
+                "numpy": np.random.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             },
-            tmp / "state.pt",
-        )
+        }
         meta = {"format": CHECKPOINT_FORMAT, "state": asdict(self.state), "settings": self._resume_settings()}
-        (tmp / "train_state.json").write_text(json.dumps(meta), encoding="utf-8")
+        try:
+            save_tensors(state, tmp / "state.pt")
+            (tmp / "train_state.json").write_text(json.dumps(meta), encoding="utf-8")
+        except BaseException:
+            # A half-written checkpoint on a full disk would keep it full; the previous one stays.
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         # A directory cannot be renamed over a non-empty one: move the old one aside first. A crash between
         # the renames leaves last.old, which _find_checkpoint falls back to.
         shutil.rmtree(old, ignore_errors=True)
@@ -624,7 +627,7 @@ class _Trainer:
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.checkpoint_dir / f"best.pt.tmp-{os.getpid()}"
-        torch.save({"step": self.state.step, "model": self.model.state_dict()}, tmp)
+        save_tensors({"step": self.state.step, "model": self.model.state_dict()}, tmp)
         os.replace(tmp, self.checkpoint_dir / "best.pt")
 
     def _load_best(self) -> dict[str, Tensor]:
@@ -892,3 +895,19 @@ def _check_number(name: str, value: Any, positive: bool) -> None:
     if not valid or value < 0 or (positive and value == 0):
         kind = "positive" if positive else "non-negative"
         raise InvalidParams(f"{name} must be a {kind} number, got {value!r}")
+
+
+def save_tensors(obj: Any, path: Path) -> None:
+    """``torch.save`` through a Python file object.
+
+    Why not a path: torch's own file writer reports a failed write as "unexpected pos …", which says nothing;
+    through a Python file the failed write's ``OSError`` (ENOSPC, EFBIG) rides along as ``__context__``, so
+    the server can tell the user the disk is full.
+    """
+    try:
+        with open(path, "wb") as file:
+            torch.save(obj, file)
+    except BaseException:
+        # A partial file on a full disk would keep it full.
+        path.unlink(missing_ok=True)
+        raise

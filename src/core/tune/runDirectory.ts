@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SpecializeError, throwIfAborted } from '../errors';
+import { isOutOfSpace, SpecializeError, throwIfAborted } from '../errors';
 import { writeJsonAtomic } from '../util/atomic';
 
 /** Bump when a stage's files change in a way older runs cannot be resumed from. */
@@ -83,10 +83,20 @@ export class RunDirectory {
     }
     throwIfAborted(options.signal, `stage ${name}`);
     const started = performance.now();
-    const result = await run();
-    throwIfAborted(options.signal, `stage ${name}`);
-    await writeJsonAtomic(this.stageFile(name), { stage: name, finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000, result });
-    return result;
+    try {
+      const result = await run();
+      throwIfAborted(options.signal, `stage ${name}`);
+      await writeJsonAtomic(this.stageFile(name), { stage: name, finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000, result });
+      return result;
+    } catch (error) {
+      if (!isOutOfSpace(error)) throw error;
+      // The stage is not recorded, so a rerun redoes it from its own files; earlier stages stay done.
+      throw new SpecializeError(
+        `The disk is full: stage ${name} could not write ${error.path ?? 'its files'} (${error.code}).`,
+        `Free space on the disk that holds ${this.dir} and run the same command again: the run resumes at stage ${name}, and the active model is unchanged.`,
+        'disk-full',
+      );
+    }
   }
 
   private stageFile(name: string): string {

@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.metadata
 import json
@@ -51,6 +52,7 @@ from specialize_trainer.rpc.protocol import (
     InitializeResult,
     InvalidParams,
     NotImplementedYet,
+    Problem,
     RequestCancelled,
     RpcError,
 )
@@ -62,6 +64,35 @@ Handler = Callable[[dict[str, Any], "RequestContext"], Any]
 # How long shutdown and exit wait for cancelled requests to stop before going anyway.
 STOP_GRACE_SECONDS = 10.0
 EXIT_GRACE_SECONDS = 2.0
+
+
+# A write that fails for lack of space: a full disk, a quota, or a file-size limit (RLIMIT_FSIZE).
+_OUT_OF_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def out_of_space(error: BaseException) -> OSError | None:
+    """The ``OSError`` behind ``error`` that says the disk is full, if any.
+
+    Libraries wrap it: ``torch.save`` to a Python file object raises a ``RuntimeError`` whose
+    ``__context__`` is the ``OSError``, so the whole cause/context chain is searched.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _OUT_OF_SPACE:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def disk_full_problem(method: str, error: OSError) -> Problem:
+    where = f" writing {error.filename}" if error.filename else ""
+    return Problem(
+        f"The disk is full: {method} could not finish{where} ({error.strerror or error})",
+        "Free space on the disk that holds the run folder (or raise the quota / file-size limit) and run the "
+        "same command again: finished stages and the last checkpoint are kept, and the run resumes.",
+    )
 
 
 class CancelToken:
@@ -261,6 +292,11 @@ class Server:
                 self._send_error(context.id, error.code, error.message, error.data)
                 return
             except Exception as error:
+                full = out_of_space(error)
+                if full is not None:
+                    problem = disk_full_problem(context.method, full)
+                    self._send_error(context.id, problem.code, problem.message, problem.data)
+                    return
                 logger.exception("%s failed", context.method)
                 data = {"exception": type(error).__name__, "traceback": traceback.format_exc()}
                 self._send_error(context.id, protocol.INTERNAL_ERROR, f"{type(error).__name__}: {error}", data)
