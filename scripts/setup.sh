@@ -50,12 +50,15 @@ node esbuild.js
 # Fetches the default student into the model cache and exports fp32 + int8 ONNX, and the local LLM
 # for synthetic queries (a 253 MB GGUF from PyPI, sha256-verified); instant when cached.
 node bin/specialize.js models prepare --int8 --llm > /dev/null
-# The default teacher (BAAI/bge-small-en-v1.5, ONNX from a Maven Central jar: needs mvn).
+# The default teacher's models (BAAI/bge-small-en-v1.5 and e5-small-v2, ONNX from Maven Central jars:
+# needs mvn); its third member, BM25, is the index's own.
 if command -v mvn > /dev/null; then
-  # Not fatal: only tuning needs it, and `--teacher` names another.
-  node bin/specialize.js models prepare BAAI/bge-small-en-v1.5 > /dev/null ||
-    say "could not fetch the default teacher (see above); tune with --teacher <model> meanwhile"
+  # Not fatal: only tuning needs them, and `--teacher` names others.
+  for teacher in BAAI/bge-small-en-v1.5 Xenova/e5-small-v2-int8; do
+    node bin/specialize.js models prepare "$teacher" > /dev/null ||
+      say "could not fetch the teacher model $teacher (see above); tune with --teacher <models> meanwhile"
+  done
 else
-  say "mvn not found: the default teacher (BAAI/bge-small-en-v1.5) is fetched with Maven; install maven or pass --teacher"
+  say "mvn not found: the default teacher's models are fetched with Maven; install maven or pass --teacher"
 fi
 say "ready"

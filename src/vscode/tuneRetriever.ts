@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CancelledError, isSpecializeError } from '../core/errors';
-import { DEFAULT_TEACHER_ID } from '../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../core/synth/defaults';
 import { createLlmClient } from '../core/synth/llm/createClient';
 import { budgetWith } from '../core/tune/budget';
 import { runTune, type TuneReport } from '../core/tune/runTune';
 import { formatTuneReport } from '../core/tune/formatReport';
+import { DEFAULT_TEACHER_TEXT, parseTeacher } from '../core/tune/teacherSpec';
 import { LLM_API_KEY_SECRET } from './generateQueries';
 import { readyForWorkspaceTask, setStatus, type Services } from './services';
 import { scanSettingsFromConfiguration } from './settings';
@@ -21,7 +21,7 @@ export async function tuneRetriever(services: Services, force = false): Promise<
   if (!ready) return;
   const { folders, store } = ready;
   const config = vscode.workspace.getConfiguration('specialize');
-  const teacher = config.get<string>('tune.teacher', '') || DEFAULT_TEACHER_ID;
+  const teacher = config.get<string>('tune.teacher', '') || DEFAULT_TEACHER_TEXT;
   const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Specialize: tuning the retriever', cancellable: true }, async (progress, token): Promise<TuneReport | undefined> => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
@@ -40,7 +40,7 @@ export async function tuneRetriever(services: Services, force = false): Promise<
           storeDir: store,
           runDir: path.join(path.dirname(store), 'tune'),
           scan: scanSettingsFromConfiguration(),
-          teacher: { kind: config.get<'bi-encoder' | 'cross-encoder'>('tune.teacherKind', 'bi-encoder'), model: teacher },
+          teacher: parseTeacher(teacher, config.get<'bi-encoder' | 'cross-encoder'>('tune.teacherKind', 'bi-encoder')),
           client,
           budget: budgetWith(config.get<string>('tune.budget', 'small'), { maxPassages: config.get<number>('tune.maxPassages', 0) || undefined }),
           types: config.get<string[]>('synth.types', [...DEFAULT_SYNTH_TYPES]),

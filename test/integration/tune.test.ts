@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveLocalModelFile } from '../../src/core/synth/llm/localModelFile';
 import { TUNE_STAGES, type TuneReport } from '../../src/core/tune/runTune';
+import { DEFAULT_TEACHER, describeTeacher } from '../../src/core/tune/teacherSpec';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/env';
 import { defaultModel } from '../helpers/models';
@@ -144,6 +145,33 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const old = runCli(['tune', workspace, ...common, '--force']);
     expect(old.code).not.toBe(0);
     expect(old.stderr).toMatch(/written by another version of Specialize \(run format 0.*--fresh/s);
+  }, RUN_BOUND_MS);
+
+  it('scores with the default teacher: two ONNX bi-encoders and BM25 from the index, averaged', () => {
+    const ensembleStore = path.join(tempDir('specialize-tune-store-'), 'store');
+    const result = runCli(['tune', workspace, '--store', ensembleStore, '--student', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '12', '--hold-out', '4', '--device', 'cpu', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as TuneReport;
+    expect(report.teacher).toBe(describeTeacher(DEFAULT_TEACHER));
+    expect(fs.existsSync(path.join(report.runDir, 'stages', 'teacher.json'))).toBe(true);
+    const read = <T>(file: string) => fs.readFileSync(path.join(report.runDir, file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as T);
+    const inputs = read<{ qid: string; candidates: string[]; lexical: number[] }>('teacher_input.jsonl');
+    const scores = new Map(read<{ qid: string; candidates: string[]; members: number[][]; scores: number[] }>('teacher_scores.jsonl').map((line) => [line.qid, line]));
+    expect(inputs.length).toBeGreaterThan(0);
+    for (const input of inputs) {
+      expect(input.lexical).toHaveLength(input.candidates.length);
+      const line = scores.get(input.qid);
+      expect(line?.candidates).toEqual(input.candidates);
+      // One column per member: the two models' cosines, then the index's BM25 scores as written.
+      for (const [index, members] of (line?.members ?? []).entries()) {
+        expect(members).toHaveLength(3);
+        expect(members[2]).toBe(input.lexical[index]);
+        for (const cosine of members.slice(0, 2)) expect(Math.abs(cosine as number)).toBeLessThanOrEqual(1.0001);
+      }
+      for (const score of line?.scores ?? []) expect(score >= 0 && score <= 1).toBe(true);
+    }
+    // Queries written from a passage share words with it: BM25 is not all zeros.
+    expect(inputs.some((input) => input.lexical.some((value) => value > 0))).toBe(true);
   }, RUN_BOUND_MS);
 
   it('says when nothing is indexable and leaves the store alone', () => {

@@ -44,6 +44,15 @@ describe('BM25', () => {
     expect(index.search('zebra', 10)).toEqual([]);
   });
 
+  it("scores given documents exactly as search does, 0 for a document without the query's terms or not indexed", () => {
+    const searched = new Map(index.search('retry backoff', 10).map((hit) => [hit.id, hit.score]));
+    expect(index.scoresOf('retry backoff', ['c', 'a', 'missing', 'b'])).toEqual([searched.get('c'), searched.get('a'), 0, searched.get('b')]);
+    expect(index.scoresOf('backoff', ['b', 'a'])).toEqual([0, index.search('backoff', 1)[0]?.score]);
+    expect(index.scoresOf('the and of', ['a'])).toEqual([0]);
+    // The shared accumulator is reset between calls.
+    expect(index.scoresOf('retry backoff', ['a'])).toEqual([searched.get('a')]);
+  });
+
   it('returns the top k, breaking ties by id', () => {
     const tied = Bm25Index.build(['z', 'y', 'x'].map((id) => ({ id, terms: encodeTermCounts('same words') })));
     expect(tied.search('words', 2).map((r) => r.id)).toEqual(['x', 'y']);

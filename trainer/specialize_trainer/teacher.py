@@ -25,7 +25,9 @@ Params of ``teacher/score``::
      "batch_size": 64, "shard_size": 1024, "device": "auto"}
 
 An ensemble: ``{"kind": "ensemble", "members": [{"kind": "cross-encoder", "model": ...},
-{"kind": "bi-encoder", "model": ..., "query_prompt": "query: "}], "weights": [2, 1]}``.
+{"kind": "bi-encoder", "model": ..., "query_prompt": "query: "}, {"kind": "lexical"}], "weights": [2, 1, 1]}``.
+A ``lexical`` member takes BM25 scores from the input (``"lexical"``: one per candidate, written by the caller
+from its whole-corpus index), so the teacher can lean on exact terms where dense models miss them.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ SHARD_DIR = "teacher"
 MANIFEST_FILE = "manifest.json"
 # Bump when the shard format changes: old shards are then recomputed.
 SHARD_FORMAT = 1
-SCORER_KINDS = ("cross-encoder", "bi-encoder", "ensemble")
+SCORER_KINDS = ("cross-encoder", "bi-encoder", "lexical", "ensemble")
 DEVICES = ("auto", "cpu", "cuda")
 
 Pair = tuple[str, str]
@@ -200,6 +202,25 @@ class OnnxBiEncoderScorer(BiEncoderScorer):
         return self.encoder.encode(texts, prompt)
 
 
+class LexicalScorer:
+    """BM25 scores that the caller computed with the whole index's statistics and wrote beside each candidate.
+
+    Why not BM25 here: the scores must come from the same index and analysis (Lucene's English analyzer)
+    as the search engine's BM25, over the whole corpus; this process only sees the candidates' passages, whose
+    term statistics are a topical sample. ``teacher_input.jsonl`` lines then carry ``lexical``: one score per
+    candidate.
+    """
+
+    def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray:
+        if given is None:
+            raise Problem(
+                "The lexical teacher member needs BM25 scores in teacher_input.jsonl ('lexical', one per candidate)",
+                "Write the teacher input with Specialize's tune command, which adds them when the teacher has a "
+                "lexical member.",
+            )
+        return np.asarray(given, dtype=np.float64)
+
+
 class EnsembleScorer:
     """Several scorers whose per-file normalised scores are averaged with weights.
 
@@ -222,8 +243,16 @@ class EnsembleScorer:
         self.members = list(members)
         self.weights = values / values.sum()
 
-    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
-        return np.stack([np.asarray(member.score(pairs), dtype=np.float64) for member in self.members], axis=1)
+    def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray:
+        columns = [
+            member.score(pairs, given) if isinstance(member, LexicalScorer) else member.score(pairs)
+            for member in self.members
+        ]
+        return np.stack([np.asarray(column, dtype=np.float64) for column in columns], axis=1)
+
+    @property
+    def needs_lexical(self) -> bool:
+        return any(isinstance(member, LexicalScorer) for member in self.members)
 
     def combine(self, raw: np.ndarray) -> np.ndarray:
         """Weighted mean of the members' normalised scores; ``raw`` is ``(n, members)``, all of one file."""
@@ -245,8 +274,8 @@ def validate_scorer_spec(spec: Any, nested: bool = False) -> dict[str, Any]:
         raise InvalidParams(f"scorer must be an object, got {spec!r}")
     kind = spec.get("kind")
     if kind not in SCORER_KINDS or (nested and kind == "ensemble"):
-        allowed = SCORER_KINDS[:2] if nested else SCORER_KINDS
-        raise InvalidParams(f"scorer kind must be one of {list(allowed)}, got {kind!r}")
+        allowed = [k for k in SCORER_KINDS if k != "ensemble"] if nested else list(SCORER_KINDS)
+        raise InvalidParams(f"scorer kind must be one of {allowed}, got {kind!r}")
     if kind == "ensemble":
         members = spec.get("members")
         if not isinstance(members, list) or not members:
@@ -260,6 +289,8 @@ def validate_scorer_spec(spec: Any, nested: bool = False) -> dict[str, Any]:
                 raise InvalidParams(f"weights must be {len(members)} non-negative numbers, not all zero")
             canonical["weights"] = [float(w) for w in weights]
         return canonical
+    if kind == "lexical":
+        return {"kind": kind}
     model = spec.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidParams(f"a {kind} scorer needs a model (a folder or a model id)")
@@ -280,6 +311,8 @@ def load_scorer(spec: dict[str, Any], device: str) -> Scorer:
     """
     if spec["kind"] == "ensemble":
         return EnsembleScorer([load_scorer(member, device) for member in spec["members"]], spec.get("weights"))
+    if spec["kind"] == "lexical":
+        return LexicalScorer()
     try:
         if spec["kind"] == "cross-encoder":
             return CrossEncoderScorer(spec["model"], device, spec.get("query_prompt", ""))
@@ -338,12 +371,14 @@ def score_in_length_batches(
     batch_size: int,
     token: CancelToken | None = None,
     on_batch: Callable[[int], None] | None = None,
+    given: np.ndarray | None = None,
 ) -> np.ndarray:
     """Score ``pairs`` in length-sorted batches and return the scores in the order of ``pairs``.
 
     Args:
         scorer: the scorer.
         pairs: (query, passage) pairs.
+        given: per-pair lexical scores from the input, for a lexical scorer or ensemble member.
         batch_size: pairs per scorer call.
         token: checked before every batch.
         on_batch: called with the number of pairs of each finished batch.
@@ -352,7 +387,12 @@ def score_in_length_batches(
     for indices in length_sorted_batches(pairs, batch_size):
         if token is not None:
             token.raise_if_cancelled()
-        scores = np.asarray(scorer.score([pairs[i] for i in indices]), dtype=np.float64)
+        batch = [pairs[i] for i in indices]
+        if isinstance(scorer, (LexicalScorer, EnsembleScorer)):
+            scores = scorer.score(batch, None if given is None else given[indices])
+        else:
+            scores = scorer.score(batch)
+        scores = np.asarray(scores, dtype=np.float64)
         if result is None:
             result = np.empty((len(pairs), *scores.shape[1:]), dtype=np.float64)
         result[indices] = scores
@@ -371,6 +411,8 @@ class TeacherQuery:
     query: str
     type: str
     candidates: list[Any]
+    # BM25 scores of the candidates, for a lexical teacher member; None when the input has none.
+    lexical: list[float] | None = None
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -449,8 +491,13 @@ def read_teacher_input(path: Path, passages: dict[Any, str]) -> list[TeacherQuer
                 + (f" ({len(missing)} missing ids)" if len(missing) > 1 else ""),
                 f"Write every candidate passage to {PASSAGES_FILE}, or recreate both files from the same corpus.",
             )
+        lexical = record.get("lexical")
+        if lexical is not None and (
+            not isinstance(lexical, list) or len(lexical) != len(candidates) or not all(_is_number(v) for v in lexical)
+        ):
+            raise Problem(f"{path}, line {number}: 'lexical' must hold one finite score per candidate", fix)
         seen.add(qid)
-        queries.append(TeacherQuery(qid, query, kind, list(candidates)))
+        queries.append(TeacherQuery(qid, query, kind, list(candidates), lexical))
     return queries
 
 
@@ -631,6 +678,7 @@ def score_run(
         if scorer is None:
             scorer = scorer_loader(scorer_spec, device)
         pairs = [(query.query, passages[c]) for query in shard for c in query.candidates]
+        given = _given_lexical(shard) if _needs_lexical(scorer) else None
 
         def on_batch(count: int) -> None:
             nonlocal done, scored
@@ -638,7 +686,7 @@ def score_run(
             if progress is not None:
                 progress(done, total_pairs, scored / max(time.monotonic() - start, 1e-9))
 
-        scores = score_in_length_batches(scorer, pairs, batch_size, token, on_batch)
+        scores = score_in_length_batches(scorer, pairs, batch_size, token, on_batch, given)
         if not np.isfinite(scores).all():
             raise Problem(
                 f"The teacher gave non-finite scores in shard {index}",
@@ -662,6 +710,25 @@ def score_run(
         "output": str(output),
         "resumed_shards": resumed,
     }
+
+
+def _needs_lexical(scorer: Scorer) -> bool:
+    return isinstance(scorer, LexicalScorer) or (isinstance(scorer, EnsembleScorer) and scorer.needs_lexical)
+
+
+def _given_lexical(shard: Sequence[TeacherQuery]) -> np.ndarray:
+    """The shard's BM25 scores, flat in pair order.
+
+    Raises:
+        Problem: if a query has none.
+    """
+    missing = next((query.qid for query in shard if query.lexical is None), None)
+    if missing is not None:
+        raise Problem(
+            f"The teacher has a lexical member but query {missing!r} in {INPUT_FILE} has no 'lexical' scores",
+            "Write the teacher input with Specialize's tune command, or drop the lexical member.",
+        )
+    return np.asarray([value for query in shard for value in query.lexical or []], dtype=np.float64)
 
 
 class _NoScorer:

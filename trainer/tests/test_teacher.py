@@ -38,7 +38,7 @@ def cross_encoder_dir(tmp_path_factory, tiny_model_dir):
     return out
 
 
-def write_run(run_dir, queries=QUERIES):
+def write_run(run_dir, queries=QUERIES, lexical=None):
     run_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     with open(run_dir / teacher.PASSAGES_FILE, "w") as file:
@@ -47,7 +47,10 @@ def write_run(run_dir, queries=QUERIES):
             file.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")
     with open(run_dir / teacher.INPUT_FILE, "w") as file:
         for qid, query, kind, candidates in queries:
-            file.write(json.dumps({"qid": qid, "query": query, "type": kind, "candidates": candidates}) + "\n")
+            record = {"qid": qid, "query": query, "type": kind, "candidates": candidates}
+            if lexical is not None:
+                record["lexical"] = lexical[qid]
+            file.write(json.dumps(record) + "\n")
     return run_dir
 
 
@@ -231,6 +234,44 @@ def test_ensemble_is_weighted_mean_of_per_file_normalised_members(tmp_path, cros
     for record in records:
         np.testing.assert_allclose(record["raw"], combined[record["qid"]], atol=1e-9)
         np.testing.assert_allclose(record["scores"], final[record["qid"]], atol=1e-9)
+
+
+def given_bm25():
+    """Distinct made-up BM25 scores per candidate, as the caller would write them."""
+    rng = np.random.default_rng(3)
+    return {qid: [float(v) for v in rng.uniform(0, 12, len(candidates))] for qid, _, _, candidates in QUERIES}
+
+
+def test_a_lexical_member_uses_the_inputs_bm25_scores_in_pair_order(tmp_path, tiny_model_dir):
+    lexical = given_bm25()
+    run_dir = write_run(tmp_path / "run", lexical=lexical)
+    spec = teacher.validate_scorer_spec(
+        {"kind": "ensemble", "members": [{"kind": "bi-encoder", "model": str(tiny_model_dir)}, {"kind": "lexical"}]}
+    )
+    assert spec["members"][1] == {"kind": "lexical"}
+    # Batches of 3 are sorted by length, so pairs are scored out of order; the given scores must follow them.
+    teacher.score_run(run_dir, spec, batch_size=3, shard_size=2)
+    records = read_output(run_dir)
+    for record in records:
+        np.testing.assert_array_equal(np.asarray(record["members"])[:, 1], lexical[record["qid"]])
+    dense = split_by_query(np.concatenate([np.asarray(r["members"])[:, 0] for r in records]))
+    normalised = [expected_scores(dense), expected_scores({qid: np.asarray(v) for qid, v in lexical.items()})]
+    combined = {qid: 0.5 * normalised[0][qid] + 0.5 * normalised[1][qid] for qid in lexical}
+    for record in records:
+        np.testing.assert_allclose(record["raw"], combined[record["qid"]], atol=1e-9)
+
+
+def test_a_lexical_member_without_scores_in_the_input_is_a_problem(tmp_path, tiny_model_dir):
+    run_dir = write_run(tmp_path / "run")
+    spec = teacher.validate_scorer_spec(
+        {"kind": "ensemble", "members": [{"kind": "bi-encoder", "model": str(tiny_model_dir)}, {"kind": "lexical"}]}
+    )
+    with pytest.raises(Problem, match="has a lexical member but query 'q1'.*no 'lexical' scores"):
+        teacher.score_run(run_dir, spec)
+    broken = {qid: scores[:-1] for qid, scores in given_bm25().items()}
+    run_dir = write_run(tmp_path / "broken", lexical=broken)
+    with pytest.raises(Problem, match="line 1: 'lexical' must hold one finite score per candidate"):
+        teacher.score_run(run_dir, spec)
 
 
 def test_resume_recomputes_only_the_missing_shard(tmp_path, cross_encoder_dir):

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../../core/models/packaged';
+import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
 import { budgetWith } from '../../core/tune/budget';
+import { DEFAULT_TEACHER_TEXT, parseTeacher } from '../../core/tune/teacherSpec';
 import { runPaperBench, type PaperBenchReport } from '../../core/tune/paperBench';
 import { oneOf, positiveInt, printJson, runCommand } from '../run';
 
@@ -35,8 +36,8 @@ export function registerBench(program: Command): void {
     .option('--fresh', 'start over in the work folder')
     .option('--llm <url|local>', `"local" (the embedded model) or an OpenAI-compatible base URL; the key comes from $${LLM_API_KEY_ENV}`, 'local')
     .option('--llm-model <name|file.gguf>', 'endpoint model name, or a GGUF file for --llm local')
-    .option('--teacher <id|dir>', 'teacher model', DEFAULT_TEACHER_ID)
-    .option('--teacher-kind <kind>', 'cross-encoder or bi-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
+    .option('--teacher <list>', `teacher: models (ids or folders) and bm25, comma-separated; several are averaged (default ${DEFAULT_TEACHER_TEXT}). A cross-encoder reranker, where you have one, is better`, DEFAULT_TEACHER_TEXT)
+    .option('--teacher-kind <kind>', 'how the teacher models score: bi-encoder or cross-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
     .option('--student <id|dir>', 'the retriever to tune', DEFAULT_MODEL_ID)
     .option('--types <list>', 'query types', DEFAULT_SYNTH_TYPES.join(','))
     .option('--max-passages <n>', 'passages to write queries for (overrides the budget)', positiveInt('--max-passages'))
@@ -56,7 +57,7 @@ export function registerBench(program: Command): void {
             client,
             types: flags.types.split(',').map((type) => type.trim()).filter(Boolean),
             student: flags.student,
-            teacher: { kind: flags.teacherKind, model: flags.teacher },
+            teacher: parseTeacher(flags.teacher, flags.teacherKind),
             ...(flags.work ? { workDir: flags.work } : {}),
             fresh: flags.fresh === true,
             device: flags.device,

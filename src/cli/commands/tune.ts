@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { SpecializeError } from '../../core/errors';
-import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../../core/models/packaged';
+import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
 import { QUERY_TYPE_IDS } from '../../core/synth/queryTypes';
 import { budgetWith } from '../../core/tune/budget';
+import { DEFAULT_TEACHER_TEXT, parseTeacher } from '../../core/tune/teacherSpec';
 import { formatTuneReport } from '../../core/tune/formatReport';
 import { runTune } from '../../core/tune/runTune';
 import { oneOf, positiveInt, printJson, runCommand } from '../run';
@@ -15,7 +16,7 @@ interface TuneFlags {
   fresh?: boolean;
   llm: string;
   llmModel?: string;
-  teacher?: string;
+  teacher: string;
   teacherKind: 'cross-encoder' | 'bi-encoder';
   student: string;
   budget: string;
@@ -41,8 +42,8 @@ export function registerTune(program: Command): void {
     .option('--fresh', 'set an existing run folder aside and start over')
     .option('--llm <url|local>', `"local" (the embedded model) or an OpenAI-compatible base URL; the key comes from $${LLM_API_KEY_ENV}`, 'local')
     .option('--llm-model <name|file.gguf>', 'endpoint model name (required with a URL), or a GGUF file for --llm local')
-    .option('--teacher <id|dir>', `teacher model (default ${DEFAULT_TEACHER_ID}, the strongest retriever a registry ships; a cross-encoder by id or folder where you have one)`)
-    .option('--teacher-kind <kind>', 'cross-encoder or bi-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
+    .option('--teacher <list>', `teacher: models (ids or folders) and bm25, comma-separated; several are averaged (default ${DEFAULT_TEACHER_TEXT}). A cross-encoder reranker, where you have one, is better`, DEFAULT_TEACHER_TEXT)
+    .option('--teacher-kind <kind>', 'how the teacher models score: bi-encoder or cross-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
     .option('--student <id|dir>', 'the retriever to tune', DEFAULT_MODEL_ID)
     .option('--budget <name>', 'small (minutes on a laptop) or full (the method: up to 100k passages)', 'small')
     .option('--max-passages <n>', 'passages to write queries for (overrides the budget)', positiveInt('--max-passages'))
@@ -71,7 +72,7 @@ export function registerTune(program: Command): void {
             ...(flags.run ? { runDir: flags.run } : {}),
             fresh: flags.fresh === true,
             student: flags.student,
-            ...(flags.teacher ? { teacher: { kind: flags.teacherKind, model: flags.teacher } } : {}),
+            teacher: parseTeacher(flags.teacher, flags.teacherKind),
             client,
             budget,
             types,

@@ -31,6 +31,8 @@ export class Bm25Index {
   private postingCounts: Uint16Array[] = [];
   /** Score accumulator reused across queries; only touched entries are reset after each search. */
   private scratch = new Float64Array(0);
+  /** Document index by id, built on the first `scoresOf`. */
+  private positions: Map<string, number> | undefined;
 
   private constructor(private readonly parameters: Bm25Parameters) {}
 
@@ -77,14 +79,35 @@ export class Bm25Index {
 
   /** Top k documents for a free-text query; ties go to the smaller id, as in the reference. */
   search(query: string, k: number): { id: string; score: number }[] {
+    const touched = this.accumulate(query);
+    const scores = this.scratch;
+    const best = topK(touched, scores, this.ids, k).map((doc) => ({ id: this.ids[doc] as string, score: scores[doc] as number }));
+    for (const doc of touched) scores[doc] = 0;
+    return best;
+  }
+
+  /** The query's BM25 score of each given document (0 for one that shares no term, or is not indexed). */
+  scoresOf(query: string, ids: readonly string[]): number[] {
+    this.positions ??= new Map(this.ids.map((id, doc) => [id, doc]));
+    const touched = this.accumulate(query);
+    const result = ids.map((id) => {
+      const doc = (this.positions as Map<string, number>).get(id);
+      return doc === undefined ? 0 : (this.scratch[doc] as number);
+    });
+    for (const doc of touched) this.scratch[doc] = 0;
+    return result;
+  }
+
+  /** Adds the query's score into `scratch` for every document it touches; returns those documents (the caller resets them). */
+  private accumulate(query: string): number[] {
     const queryCounts = new Map<number, number>();
     for (const term of analyze(query)) {
       const termId = this.termIds.get(term);
       if (termId !== undefined) queryCounts.set(termId, (queryCounts.get(termId) ?? 0) + 1);
     }
-    if (queryCounts.size === 0) return [];
     const n = this.ids.length;
     if (this.scratch.length !== n) this.scratch = new Float64Array(n);
+    if (queryCounts.size === 0) return [];
     const scores = this.scratch;
     const touched: number[] = [];
     for (const [termId, queryCount] of queryCounts) {
@@ -98,9 +121,7 @@ export class Bm25Index {
         scores[doc] = (scores[doc] as number) + (weight * tf) / (tf + (this.norms[doc] as number));
       }
     }
-    const best = topK(touched, scores, this.ids, k).map((doc) => ({ id: this.ids[doc] as string, score: scores[doc] as number }));
-    for (const doc of touched) scores[doc] = 0;
-    return best;
+    return touched;
   }
 }
 

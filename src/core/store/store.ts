@@ -246,6 +246,12 @@ export class Store {
     return catalog ? catalog.bm25.search(query, k) : [];
   }
 
+  /** BM25 scores of the given passages for a query, with the whole index's statistics (0 where nothing matches). */
+  async bm25Scores(query: string, ids: readonly string[]): Promise<number[]> {
+    const catalog = await this.passageCatalog();
+    return catalog ? catalog.bm25.scoresOf(query, ids) : ids.map(() => 0);
+  }
+
   async fetchPassages(ids: readonly string[]): Promise<Map<string, StoredPassage>> {
     const found = new Map<string, StoredPassage>();
     const catalog = await this.passageCatalog();

@@ -60,10 +60,24 @@ export interface RunDirParams {
   run_dir: string;
 }
 
-/** A teacher for teacher/score: a model folder or Hugging Face id, or an ensemble of such. */
+/** A model member: a folder or Hugging Face id. */
+export interface TeacherModelSpec {
+  kind: 'cross-encoder' | 'bi-encoder';
+  model: string;
+  /** Prepended to queries; a bi-encoder without it takes the model's own `query` prompt. */
+  query_prompt?: string;
+}
+
+/** BM25 scores that teacher_input.jsonl carries (`lexical`, one per candidate), computed with the whole index. */
+export interface TeacherLexicalSpec {
+  kind: 'lexical';
+}
+
+/** A teacher for teacher/score: a model, BM25 from the input, or an ensemble of such. */
 export type TeacherScorerSpec =
-  | { kind: 'cross-encoder' | 'bi-encoder'; model: string; /** Prepended to queries; a bi-encoder without it takes the model's own `query` prompt. */ query_prompt?: string }
-  | { kind: 'ensemble'; members: { kind: 'cross-encoder' | 'bi-encoder'; model: string; query_prompt?: string }[]; /** One non-negative weight per member; equal when absent. */ weights?: number[] };
+  | TeacherModelSpec
+  | TeacherLexicalSpec
+  | { kind: 'ensemble'; members: (TeacherModelSpec | TeacherLexicalSpec)[]; /** One non-negative weight per member; equal when absent. */ weights?: number[] };
 
 /**
  * teacher/score reads `run_dir/teacher_input.jsonl` (`{qid, query, type, candidates}` a line) and

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { Embedder } from '../embed/embedder';
 import { loadBeirDataset } from '../eval/beir';
 import { meanMetrics, scoreQuery, type MetricSummary } from '../eval/metrics';
-import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../models/packaged';
-import { resolveModel, resolveModelFolder } from '../models/resolver';
+import { DEFAULT_MODEL_ID } from '../models/packaged';
+import { resolveModel } from '../models/resolver';
 import { Store, type PassageInput } from '../store/store';
 import { TeacherScoreRequest } from '../trainer/protocol';
 import { TrainerClient } from '../trainer/trainerClient';
@@ -13,6 +13,7 @@ import { specializeHome } from '../util/paths';
 import { EVAL_DEPTH, rankAll, teacherOrder } from './heldOutEval';
 import { readJsonLines } from './jsonl';
 import { writeTeacherInput } from './teacherFiles';
+import { DEFAULT_TEACHER, describeTeacher, formatTeacherList, hasLexicalMember, resolveTeacherFolders, scorerSpec, type TeacherMember } from './teacherSpec';
 import { runTune, withEmbedder, type TuneOptions, type TuneReport } from './runTune';
 import type { TeacherScoreLine } from './trainingData';
 
@@ -58,8 +59,8 @@ export async function runPaperBench(options: PaperBenchOptions): Promise<PaperBe
   const started = performance.now();
   const dataset = await loadBeirDataset(options.dataset, 'test');
   const studentId = options.student ?? DEFAULT_MODEL_ID;
-  const teacher = options.teacher ?? { kind: 'bi-encoder' as const, model: DEFAULT_TEACHER_ID };
-  const workDir = options.workDir ?? defaultWorkDir(dataset.name, dataset.dir, options, studentId, teacher.model);
+  const teacher = options.teacher ?? DEFAULT_TEACHER;
+  const workDir = options.workDir ?? defaultWorkDir(dataset.name, dataset.dir, options, studentId, formatTeacherList(teacher));
   if (options.fresh) await fs.promises.rm(workDir, { recursive: true, force: true });
   const storeDir = path.join(workDir, 'store');
   const common = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
@@ -126,7 +127,7 @@ export async function runPaperBench(options: PaperBenchOptions): Promise<PaperBe
   return {
     dataset: dataset.name,
     student: studentId,
-    teacher: `${teacher.kind} ${teacher.model}`,
+    teacher: describeTeacher(teacher),
     llm: options.client.description,
     budget: options.budget.name,
     queries_generated: tune.queries?.generated ?? 0,
@@ -153,7 +154,7 @@ async function bm25(storeDir: string, texts: readonly string[]): Promise<string[
 }
 
 /** The teacher reranking the base's top 100 of each human query (scored once, then kept in the run folder). */
-async function teacherRerank(dir: string, storeDir: string, queries: readonly { id: string; text: string }[], baseRankings: readonly string[][], teacher: { kind: 'cross-encoder' | 'bi-encoder'; model: string }, options: PaperBenchOptions): Promise<string[][]> {
+async function teacherRerank(dir: string, storeDir: string, queries: readonly { id: string; text: string }[], baseRankings: readonly string[][], teacher: readonly TeacherMember[], options: PaperBenchOptions): Promise<string[][]> {
   const output = path.join(dir, 'teacher_scores.jsonl');
   if (!fs.existsSync(output)) {
     await fs.promises.mkdir(dir, { recursive: true });
@@ -161,11 +162,12 @@ async function teacherRerank(dir: string, storeDir: string, queries: readonly { 
       dir,
       storeDir,
       queries.map((query, index) => ({ qid: query.id, query: query.text, type: 'human', candidates: baseRankings[index] ?? [] })),
+      { lexical: hasLexicalMember(teacher) },
     );
-    const folder = await resolveModelFolder(teacher.model, options.signal ? { signal: options.signal } : {});
+    const folders = await resolveTeacherFolders(teacher, options.signal ? { signal: options.signal } : {});
     const client = await TrainerClient.start({ ...options.trainer, onProgress: (event) => options.onProgress?.({ stage: 'teacher scores (human queries)', done: event.step, total: event.total, unit: 'pairs' }) });
     try {
-      await client.request(TeacherScoreRequest, { run_dir: dir, scorer: { kind: teacher.kind, model: folder.dir }, device: options.device ?? 'auto' }, options.signal);
+      await client.request(TeacherScoreRequest, { run_dir: dir, scorer: scorerSpec(teacher, folders), device: options.device ?? 'auto' }, options.signal);
     } finally {
       await client.shutdown();
     }

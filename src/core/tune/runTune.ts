@@ -6,19 +6,20 @@ import { pairedBootstrap, type BootstrapInterval } from '../eval/bootstrap';
 import type { MetricSummary, PerQueryMetrics } from '../eval/metrics';
 import { indexFolders } from '../indexFolders';
 import type { ScanOptions } from '../ingest/types';
-import { DEFAULT_MODEL_ID, DEFAULT_TEACHER_ID } from '../models/packaged';
-import { resolveModel, resolveModelFolder } from '../models/resolver';
+import { DEFAULT_MODEL_ID } from '../models/packaged';
+import { resolveModel } from '../models/resolver';
 import type { ProgressListener } from '../progress';
 import { Store } from '../store/store';
 import type { LlmClient } from '../synth/llm/types';
 import { runSynth, SYNTH_FILES, type SynthSummary } from '../synth/runSynth';
-import { ModelExportRequest, TeacherScoreRequest, TrainRunRequest, type ModelExportResult, type ProgressParams, type TeacherScorerSpec, type TeacherScoreResult, type TrainRunResult } from '../trainer/protocol';
+import { ModelExportRequest, TeacherScoreRequest, TrainRunRequest, type ModelExportResult, type ProgressParams, type TeacherScoreResult, type TrainRunResult } from '../trainer/protocol';
 import { TrainerClient, type TrainerStartOptions } from '../trainer/trainerClient';
 import { batchSizeFor, learningRateFor, type Budget } from './budget';
 import { EVAL_DEPTH, rankAll, scoreAgainstSources, summarise, teacherOrder, type HeldOutQuery } from './heldOutEval';
 import { readJsonLines, writeJsonLines } from './jsonl';
 import { RunDirectory } from './runDirectory';
 import { writeTeacherInput } from './teacherFiles';
+import { DEFAULT_TEACHER, describeTeacher, hasLexicalMember, resolveTeacherFolders, scorerSpec, type TeacherMember } from './teacherSpec';
 import { sourceFirst, splitTrainingData, type TeacherInputLine, type TeacherScoreLine, type TrainQuery } from './trainingData';
 
 export interface TuneOptions {
@@ -32,8 +33,8 @@ export interface TuneOptions {
   /** Set an existing run folder aside and start over. */
   fresh?: boolean;
   student?: string;
-  /** The teacher model (folder or id) and how it scores; default a bi-encoder of the student itself. */
-  teacher?: { kind: 'cross-encoder' | 'bi-encoder'; model: string };
+  /** The teacher's members (models and BM25); default DEFAULT_TEACHER, an ensemble. */
+  teacher?: readonly TeacherMember[];
   client: LlmClient;
   budget: Budget;
   types: readonly string[];
@@ -107,11 +108,11 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
   const studentId = options.student ?? DEFAULT_MODEL_ID;
   const runDir = path.resolve(options.runDir ?? path.join(options.storeDir, 'tune'));
   if (options.fresh) await RunDirectory.setAside(runDir);
-  const teacherSpec = options.teacher ?? { kind: 'bi-encoder' as const, model: DEFAULT_TEACHER_ID };
+  const teacherMembers = options.teacher ?? DEFAULT_TEACHER;
   const settings = {
     folders: options.folders.map((folder) => path.resolve(folder)),
     student: studentId,
-    teacher: teacherSpec,
+    teacher: teacherMembers,
     llm: options.client.modelId,
     budget: options.budget,
     types: [...options.types],
@@ -132,7 +133,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       ...options.trainer,
       onProgress: (event) => progress?.(trainerProgress(event)),
     }));
-  const report: TuneReport = { runDir, store: path.resolve(options.storeDir), student: studentId, teacher: `${teacherSpec.kind} ${teacherSpec.model}`, llm: options.client.description, baseVersion: '', promoted: false, outcome: '', seconds: 0 };
+  const report: TuneReport = { runDir, store: path.resolve(options.storeDir), student: studentId, teacher: describeTeacher(teacherMembers), llm: options.client.description, baseVersion: '', promoted: false, outcome: '', seconds: 0 };
   const finish = (outcome: string, stoppedAt?: TuneStage) => ({ ...report, outcome, ...(stoppedAt ? { stoppedAt } : {}), seconds: (performance.now() - started) / 1000 });
 
   try {
@@ -194,11 +195,11 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     });
 
     // 4. Teacher scores for the training queries' candidates and the held-out queries' top 20.
-    const teacherModel = await resolveModelFolder(teacherSpec.model, { ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
+    const teacherFolders = await resolveTeacherFolders(teacherMembers, { ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
     await stage('teacher', async () => {
-      await writeTeacherFiles(run, options.storeDir);
+      await writeTeacherFiles(run, options.storeDir, hasLexicalMember(teacherMembers));
       const client = await trainerClient();
-      const scorer: TeacherScorerSpec = { kind: teacherSpec.kind, model: teacherModel.dir };
+      const scorer = scorerSpec(teacherMembers, teacherFolders);
       return (await client.request(TeacherScoreRequest, { run_dir: run.dir, scorer, device: options.device ?? 'auto' }, signal)) as TeacherScoreResult;
     });
     const scores = new Map(readJsonLines<TeacherScoreLine>(run.path('teacher_scores.jsonl')).map((line) => [line.qid, line]));
@@ -310,7 +311,7 @@ async function checkActiveIsBase(storeDir: string, baseVersion: string): Promise
 }
 
 /** teacher_input.jsonl and passages.jsonl: training queries with their candidates (source first), and held-out queries with the base's top 20. */
-async function writeTeacherFiles(run: RunDirectory, storeDir: string): Promise<void> {
+async function writeTeacherFiles(run: RunDirectory, storeDir: string, lexical: boolean): Promise<void> {
   const train = readJsonLines<{ passage_id: string; type: string; query: string; candidates: string[] }>(path.join(run.path('synth'), SYNTH_FILES.candidates)).map((row, index): TrainQuery => ({ ...row, qid: `t${index}`, candidates: sourceFirst(row.passage_id, row.candidates) }));
   const heldOut = readJsonLines<HeldOutQuery & { ranked: string[] }>(run.path('heldout.jsonl'));
   const lines: TeacherInputLine[] = [
@@ -319,7 +320,7 @@ async function writeTeacherFiles(run: RunDirectory, storeDir: string): Promise<v
     ...heldOut.map((query) => ({ qid: query.qid, query: query.query, type: 'held-out', candidates: query.ranked.slice(0, 20) })),
   ];
   await writeJsonLines(run.path('train_queries.jsonl'), train);
-  await writeTeacherInput(run.dir, storeDir, lines);
+  await writeTeacherInput(run.dir, storeDir, lines, { lexical });
 }
 
 /** The store's passages and active model, when tune runs on a store filled elsewhere (a benchmark collection). */

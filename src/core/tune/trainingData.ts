@@ -8,6 +8,8 @@ export interface TeacherInputLine {
   query: string;
   type: string;
   candidates: string[];
+  /** BM25 score of each candidate, for a teacher with a lexical member. */
+  lexical?: number[];
 }
 
 /** What teacher/score writes for each query: raw scores and scores normalised per query type. */
