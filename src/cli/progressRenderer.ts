@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import type { ProgressEvent, ProgressListener } from '../core/progress';
+import { formatDuration, type ProgressEvent, type ProgressListener } from '../core/progress';
 
 /**
  * Renders engine progress on stderr: a live bar with rate and ETA on a terminal, and a plain line
@@ -25,11 +25,11 @@ function ttyRenderer(): ProgressListener & { stop(): void } {
       stageStart = performance.now();
       bar = new SingleBar({
         stream: process.stderr,
-        format: `${event.stage.padEnd(18)} [{bar}] {percentage}% | {done}/{all} {unit} | {rate}/s | ETA {eta_formatted}{message}`,
+        format: `${event.stage.padEnd(18)} [{bar}] {percentage}% | {done}/{all} {unit} | {rate}/s | ETA {eta_text}{message}`,
         hideCursor: true,
         etaBuffer: 50,
       });
-      bar.start(Math.max(event.total, 1), 0, { unit: event.unit, rate: '0', done: '0', all: '?', message: '' });
+      bar.start(Math.max(event.total, 1), 0, { unit: event.unit, rate: '0', done: '0', all: '?', message: '', eta_text: '?' });
     }
     const elapsed = (performance.now() - stageStart) / 1000;
     bar?.setTotal(Math.max(event.total, event.done, 1));
@@ -38,6 +38,7 @@ function ttyRenderer(): ProgressListener & { stop(): void } {
       done: formatCount(event.done, event.unit),
       all: event.total > 0 ? formatCount(event.total, event.unit) : '?',
       rate: elapsed > 0 ? formatCount(event.done / elapsed, event.unit) : '0',
+      eta_text: event.etaSeconds !== undefined ? formatDuration(event.etaSeconds) : elapsed > 0 && event.done > 0 ? formatDuration(Math.max(0, event.total - event.done) / (event.done / elapsed)) : '?',
       // Live figures of the stage (kept / dropped by reason, tokens for query writing).
       message: event.message ? ` | ${event.message}` : '',
     });
@@ -63,7 +64,8 @@ function lineRenderer(): ProgressListener & { stop(): void } {
     lastPrint = now;
     const elapsed = (now - stageStart) / 1000;
     const rate = elapsed > 0 ? event.done / elapsed : 0;
-    const eta = rate > 0 && event.total > event.done ? ` ETA ${formatDuration((event.total - event.done) / rate)}` : '';
+    const left = event.etaSeconds ?? (rate > 0 && event.total > event.done ? (event.total - event.done) / rate : undefined);
+    const eta = left !== undefined ? ` ETA ${formatDuration(left)}` : '';
     const total = event.total > 0 ? `/${formatCount(event.total, event.unit)}` : '';
     // A stage that has not counted anything yet (total unknown) just announces itself.
     const count = event.total === 0 && event.done === 0 ? '' : ` ${formatCount(event.done, event.unit)}${total} ${event.unit}${eta}`;
@@ -75,11 +77,4 @@ function lineRenderer(): ProgressListener & { stop(): void } {
 function formatCount(value: number, unit: string): string {
   if (unit === 'bytes') return value >= 1e6 ? `${(value / 1e6).toFixed(1)}M` : `${Math.round(value / 1e3)}k`;
   return value >= 100 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(1);
-}
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }

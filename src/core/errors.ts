@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'python-env'
   | 'network'
   | 'disk-full'
+  /** A run folder made with other settings or by another version: resume refused. */
+  | 'run-mismatch'
   | 'cancelled';
 
 export function isSpecializeError(error: unknown): error is SpecializeError {

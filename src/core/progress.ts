@@ -9,8 +9,18 @@ export interface ProgressEvent {
   /** What `done` counts: "passages", "bytes", "queries", … */
   unit: string;
   message?: string;
+  /** The producer's own estimate of the time left, when it knows better than done/elapsed (a resumed or interleaved stage). */
+  etaSeconds?: number;
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;
 
 export const ignoreProgress: ProgressListener = () => undefined;
+
+/** 42s, 3m05s, 1h20m: for ETAs and elapsed times. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}

@@ -5,6 +5,7 @@ import { DEFAULT_SYNTH_TYPES } from '../core/synth/defaults';
 import { createLlmClient } from '../core/synth/llm/createClient';
 import { budgetWith } from '../core/tune/budget';
 import { runTune, type TuneReport } from '../core/tune/runTune';
+import { formatDuration } from '../core/progress';
 import { formatTuneReport } from '../core/tune/formatReport';
 import { DEFAULT_TEACHER_TEXT, parseTeacher } from '../core/tune/teacherSpec';
 import { LLM_API_KEY_SECRET } from './generateQueries';
@@ -16,12 +17,14 @@ import { scanSettingsFromConfiguration } from './settings';
  * folder next to the index (a rerun resumes), the report in the log, and the outcome as a message.
  * When the teacher check stops the run, the user may train anyway.
  */
-export async function tuneRetriever(services: Services, force = false): Promise<void> {
+export async function tuneRetriever(services: Services, force = false, fresh = false): Promise<void> {
   const ready = readyForWorkspaceTask(services, { verb: 'tune on', busy: 'Specialize is busy with another task; cancel it or wait for it to finish.' });
   if (!ready) return;
   const { folders, store } = ready;
   const config = vscode.workspace.getConfiguration('specialize');
   const teacher = config.get<string>('tune.teacher', '') || DEFAULT_TEACHER_TEXT;
+  // A run folder from another version or with other settings: offered a fresh start after the progress ends.
+  let mismatch: string | undefined;
   const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Specialize: tuning the retriever', cancellable: true }, async (progress, token): Promise<TuneReport | undefined> => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
@@ -39,6 +42,7 @@ export async function tuneRetriever(services: Services, force = false): Promise<
           folders,
           storeDir: store,
           runDir: path.join(path.dirname(store), 'tune'),
+          fresh,
           scan: scanSettingsFromConfiguration(),
           teacher: parseTeacher(teacher, config.get<'bi-encoder' | 'cross-encoder'>('tune.teacherKind', 'bi-encoder')),
           client,
@@ -51,7 +55,7 @@ export async function tuneRetriever(services: Services, force = false): Promise<
             services.log.info(`tune: stage ${name}${skipped ? ' (done in an earlier run, skipped)' : ''}`);
             setStatus(services, `$(sync~spin) Specialize: ${name}`, `Tuning: stage ${name}`);
           },
-          onProgress: (event) => progress.report({ message: `${stage} · ${event.stage} ${event.done}/${event.total || '?'}${event.message ? ` · ${event.message}` : ''}` }),
+          onProgress: (event) => progress.report({ message: `${stage} · ${event.stage} ${event.done}/${event.total || '?'}${event.etaSeconds !== undefined ? ` · ETA ${formatDuration(event.etaSeconds)}` : ''}${event.message ? ` · ${event.message}` : ''}` }),
         });
       } finally {
         await client.close();
@@ -59,6 +63,11 @@ export async function tuneRetriever(services: Services, force = false): Promise<
     } catch (error) {
       if (controller.signal.aborted || error instanceof CancelledError) {
         void vscode.window.showInformationMessage('Specialize: tuning was cancelled; finished stages are kept and running it again continues.');
+        return undefined;
+      }
+      if (isSpecializeError(error) && error.code === 'run-mismatch') {
+        services.log.warn(`tune: ${error.message}`);
+        mismatch = error.message;
         return undefined;
       }
       if (isSpecializeError(error)) {
@@ -76,6 +85,11 @@ export async function tuneRetriever(services: Services, force = false): Promise<
       setStatus(services, '$(search) Specialize', 'Ready');
     }
   });
+  if (mismatch !== undefined) {
+    const choice = await vscode.window.showWarningMessage(`Specialize: ${mismatch} Start over? The old run folder is kept beside the new one.`, 'Start Over');
+    if (choice) await tuneRetriever(services, force, true);
+    return;
+  }
   if (!report) return;
   services.log.info(`tune: ${formatTuneReport(report)}`);
   // The session's open index may use the model that was active before; reopen it on the next search.

@@ -5,7 +5,8 @@ import { openSearch } from '../../core/indexFolders';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient } from '../../core/synth/llm/createClient';
 import { BUDGETS } from '../../core/tune/budget';
-import { runTune } from '../../core/tune/runTune';
+import { runTune, type TuneReport } from '../../core/tune/runTune';
+import { isSpecializeError } from '../../core/errors';
 import { packageRoot, specializeHome } from '../../core/util/paths';
 import { positiveInt, runCommand } from '../run';
 import { formatResults } from './search';
@@ -38,18 +39,30 @@ export function registerDemo(program: Command): void {
           process.stderr.write(
             'The demo trains even when the teacher check says the teacher is no better, to show every stage; the promotion gate still decides what search uses.\n',
           );
-          const report = await runTune({
-            folders: [workspace],
-            storeDir,
-            fresh: flags.fresh === true,
-            client,
-            budget: { ...BUDGETS.small, maxPassages: flags.maxPassages, holdOut: Math.max(10, Math.round(flags.maxPassages / 4)) },
-            types: DEFAULT_SYNTH_TYPES,
-            force: true,
-            signal,
-            onProgress: progress,
-            onStage: (stage, skipped) => process.stderr.write(skipped ? `stage ${stage}: done in an earlier run, skipped\n` : `stage ${stage}\n`),
-          });
+          const tune = () =>
+            runTune({
+              folders: [workspace],
+              storeDir,
+              fresh: flags.fresh === true,
+              client,
+              budget: { ...BUDGETS.small, maxPassages: flags.maxPassages, holdOut: Math.max(10, Math.round(flags.maxPassages / 4)) },
+              types: DEFAULT_SYNTH_TYPES,
+              force: true,
+              signal,
+              onProgress: progress,
+              onStage: (stage, skipped) => process.stderr.write(skipped ? `stage ${stage}: done in an earlier run, skipped\n` : `stage ${stage}\n`),
+            });
+          let report: TuneReport;
+          try {
+            report = await tune();
+          } catch (error) {
+            // The default demo store belongs to the demo: a run from another version or with other
+            // settings (an upgrade changed a default) is started over instead of refused.
+            if (flags.store !== undefined || !isSpecializeError(error) || error.code !== 'run-mismatch') throw error;
+            process.stderr.write(`The demo's earlier run cannot be resumed (${error.message}); starting over in ${storeDir}.\n`);
+            await fs.promises.rm(storeDir, { recursive: true, force: true });
+            report = await tune();
+          }
           process.stdout.write(`${formatTuneReport(report)}\nStore: ${storeDir}\n\n`);
         } finally {
           await client.close();

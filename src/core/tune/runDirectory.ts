@@ -33,7 +33,7 @@ export class RunDirectory {
         throw new SpecializeError(
           `The run folder ${dir} was written by another version of Specialize (run format ${existing.format}; this version reads format ${RUN_FORMAT}).`,
           `Start a new run with --fresh (the old folder is kept as ${path.basename(dir)}.old-…), or finish it with the version that started it.`,
-          'store-version',
+          'run-mismatch',
         );
       }
       const changed = Object.keys({ ...existing.settings, ...settings }).filter((key) => JSON.stringify(existing.settings[key]) !== JSON.stringify(settings[key]));
@@ -41,7 +41,7 @@ export class RunDirectory {
         throw new SpecializeError(
           `The run folder ${dir} was started with other settings (${changed.map((key) => `${key}: ${JSON.stringify(existing.settings[key])} → ${JSON.stringify(settings[key])}`).join('; ')}).`,
           'Run again with the same settings to resume it, or pass --fresh to start a new run (the old folder is kept).',
-          'invalid-input',
+          'run-mismatch',
         );
       }
       return new RunDirectory(dir);

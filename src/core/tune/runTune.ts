@@ -409,16 +409,11 @@ function trainerProgress(event: ProgressParams): { stage: string; done: number; 
   const parts: string[] = [];
   if (event.loss) parts.push(Object.entries(event.loss).map(([name, value]) => `${name} ${value === null ? 'n/a' : value.toFixed(4)}`).join(', '));
   if (event.throughput) parts.push(`${event.throughput.toFixed(1)} ${event.throughput_unit ?? 'items'}/s`);
-  if (event.eta_seconds !== undefined && event.eta_seconds !== null) parts.push(`ETA ${formatDuration(event.eta_seconds)}`);
   if (event.message) parts.push(event.message);
   const unit = event.stage === 'teacher' ? 'pairs' : event.stage === 'dev' ? 'epochs' : 'steps';
-  return { stage: event.stage === 'teacher' ? 'teacher scores' : event.stage === 'dev' ? 'dev loss' : event.stage, done: event.step, total: event.total, unit, ...(parts.length ? { message: parts.join('; ') } : {}) };
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
+  // The trainer's ETA knows about resumed steps and the dev passes between epochs; done/elapsed does not.
+  const eta = event.eta_seconds !== undefined && event.eta_seconds !== null ? { etaSeconds: event.eta_seconds } : {};
+  return { stage: event.stage === 'teacher' ? 'teacher scores' : event.stage === 'dev' ? 'dev loss' : event.stage, done: event.step, total: event.total, unit, ...eta, ...(parts.length ? { message: parts.join('; ') } : {}) };
 }
 
 function formatSigned(value: number): string {
