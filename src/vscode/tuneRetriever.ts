@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CancelledError, isSpecializeError } from '../core/errors';
 import { DEFAULT_SYNTH_TYPES } from '../core/synth/defaults';
+import type { CandidateSource } from '../core/synth/candidates';
 import { createLlmClient } from '../core/synth/llm/createClient';
 import { budgetWith } from '../core/tune/budget';
 import { runTune, type TuneReport } from '../core/tune/runTune';
@@ -45,6 +46,7 @@ export async function tuneRetriever(services: Services, force = false, fresh = f
           fresh,
           scan: scanSettingsFromConfiguration(),
           teacher: parseTeacher(teacher, config.get<'bi-encoder' | 'cross-encoder'>('tune.teacherKind', 'bi-encoder')),
+          candidateSource: config.get<CandidateSource>('tune.candidates', 'student'),
           client,
           budget: budgetWith(config.get<string>('tune.budget', 'small'), { maxPassages: config.get<number>('tune.maxPassages', 0) || undefined }),
           types: config.get<string[]>('synth.types', [...DEFAULT_SYNTH_TYPES]),

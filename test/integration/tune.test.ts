@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveLocalModelFile } from '../../src/core/synth/llm/localModelFile';
+import { Store } from '../../src/core/store/store';
 import { TUNE_STAGES, type TuneReport } from '../../src/core/tune/runTune';
 import { DEFAULT_TEACHER, describeTeacher } from '../../src/core/tune/teacherSpec';
 import { runCli } from '../helpers/cli';
@@ -147,15 +148,16 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect(old.stderr).toMatch(/written by another version of Specialize \(run format 0.*--fresh/s);
   }, RUN_BOUND_MS);
 
-  it('scores with the default teacher: two ONNX bi-encoders and BM25 from the index, averaged', () => {
+  it('scores with the default teacher (two ONNX bi-encoders and BM25 from the index, averaged) candidates fused with BM25', async () => {
     const ensembleStore = path.join(tempDir('specialize-tune-store-'), 'store');
-    const result = runCli(['tune', workspace, '--store', ensembleStore, '--student', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '12', '--hold-out', '4', '--device', 'cpu', '--json']);
+    const result = runCli(['tune', workspace, '--store', ensembleStore, '--student', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '12', '--hold-out', '4', '--candidates', 'student+bm25', '--device', 'cpu', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as TuneReport;
     expect(report.teacher).toBe(describeTeacher(DEFAULT_TEACHER));
     expect(fs.existsSync(path.join(report.runDir, 'stages', 'teacher.json'))).toBe(true);
     const read = <T>(file: string) => fs.readFileSync(path.join(report.runDir, file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as T);
-    const inputs = read<{ qid: string; candidates: string[]; lexical: number[] }>('teacher_input.jsonl');
+    const inputs = read<{ qid: string; query: string; candidates: string[]; lexical: number[] }>('teacher_input.jsonl');
+    const queryOf = new Map(inputs.map((input) => [input.qid, input.query]));
     const scores = new Map(read<{ qid: string; candidates: string[]; members: number[][]; scores: number[] }>('teacher_scores.jsonl').map((line) => [line.qid, line]));
     expect(inputs.length).toBeGreaterThan(0);
     for (const input of inputs) {
@@ -172,6 +174,27 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     }
     // Queries written from a passage share words with it: BM25 is not all zeros.
     expect(inputs.some((input) => input.lexical.some((value) => value > 0))).toBe(true);
+    // Training candidates: the student's top 20 and BM25's, fused, never a held-out passage.
+    const heldOut = new Set(read<{ passage_id: string; split: string }>(path.join('synth', 'queries.jsonl')).filter((row) => row.split === 'heldout').map((row) => row.passage_id));
+    expect(heldOut.size).toBeGreaterThan(0);
+    const training = inputs.filter((input) => input.qid.startsWith('t'));
+    for (const input of training) {
+      expect(new Set(input.candidates).size).toBe(input.candidates.length);
+      // The student's top 20 less any held-out passage among them, then BM25's additions.
+      expect(input.candidates.length).toBeGreaterThanOrEqual(20 - heldOut.size);
+      expect(input.candidates.length).toBeLessThanOrEqual(40);
+      expect(input.candidates.filter((id) => heldOut.has(id))).toEqual([]);
+    }
+    // The fusion is a union: every passage of BM25's top 20 (held-out ones removed) is a candidate.
+    const opened = await Store.open(ensembleStore);
+    try {
+      for (const input of training) {
+        const lexical = (await opened.searchBm25(queryOf.get(input.qid) ?? '', 20 + heldOut.size)).map((hit) => hit.id).filter((id) => !heldOut.has(id)).slice(0, 20);
+        expect(lexical.filter((id) => !input.candidates.includes(id))).toEqual([]);
+      }
+    } finally {
+      opened.close();
+    }
   }, RUN_BOUND_MS);
 
   it('says when nothing is indexable and leaves the store alone', () => {

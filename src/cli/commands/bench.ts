@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
+import { CANDIDATE_SOURCES, type CandidateSource } from '../../core/synth/candidates';
 import { budgetWith } from '../../core/tune/budget';
 import { DEFAULT_TEACHER_TEXT, parseTeacher } from '../../core/tune/teacherSpec';
 import { runPaperBench, type PaperBenchReport } from '../../core/tune/paperBench';
@@ -16,6 +17,7 @@ interface BenchFlags {
   llmModel?: string;
   teacher: string;
   teacherKind: 'cross-encoder' | 'bi-encoder';
+  candidates: CandidateSource;
   student: string;
   types: string;
   maxPassages?: number;
@@ -37,6 +39,7 @@ export function registerBench(program: Command): void {
     .option('--llm <url|local>', `"local" (the embedded model) or an OpenAI-compatible base URL; the key comes from $${LLM_API_KEY_ENV}`, 'local')
     .option('--llm-model <name|file.gguf>', 'endpoint model name, or a GGUF file for --llm local')
     .option('--teacher <list>', `teacher: models (ids or folders) and bm25, comma-separated; several are averaged (default ${DEFAULT_TEACHER_TEXT}). A cross-encoder reranker, where you have one, is better`, DEFAULT_TEACHER_TEXT)
+    .option('--candidates <source>', "training candidates: the student's top 20 (student) or that fused with BM25's by RRF (student+bm25)", oneOf('--candidates', CANDIDATE_SOURCES), 'student')
     .option('--teacher-kind <kind>', 'how the teacher models score: bi-encoder or cross-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
     .option('--student <id|dir>', 'the retriever to tune', DEFAULT_MODEL_ID)
     .option('--types <list>', 'query types', DEFAULT_SYNTH_TYPES.join(','))
@@ -58,6 +61,7 @@ export function registerBench(program: Command): void {
             types: flags.types.split(',').map((type) => type.trim()).filter(Boolean),
             student: flags.student,
             teacher: parseTeacher(flags.teacher, flags.teacherKind),
+            candidateSource: flags.candidates,
             ...(flags.work ? { workDir: flags.work } : {}),
             fresh: flags.fresh === true,
             device: flags.device,

@@ -4,6 +4,7 @@ import { DEFAULT_MODEL_ID } from '../../core/models/packaged';
 import { DEFAULT_SYNTH_TYPES } from '../../core/synth/defaults';
 import { createLlmClient, LLM_API_KEY_ENV } from '../../core/synth/llm/createClient';
 import { QUERY_TYPE_IDS } from '../../core/synth/queryTypes';
+import { CANDIDATE_SOURCES, type CandidateSource } from '../../core/synth/candidates';
 import { budgetWith } from '../../core/tune/budget';
 import { DEFAULT_TEACHER_TEXT, parseTeacher } from '../../core/tune/teacherSpec';
 import { formatTuneReport } from '../../core/tune/formatReport';
@@ -18,6 +19,7 @@ interface TuneFlags {
   llmModel?: string;
   teacher: string;
   teacherKind: 'cross-encoder' | 'bi-encoder';
+  candidates: CandidateSource;
   student: string;
   budget: string;
   types: string;
@@ -43,6 +45,7 @@ export function registerTune(program: Command): void {
     .option('--llm <url|local>', `"local" (the embedded model) or an OpenAI-compatible base URL; the key comes from $${LLM_API_KEY_ENV}`, 'local')
     .option('--llm-model <name|file.gguf>', 'endpoint model name (required with a URL), or a GGUF file for --llm local')
     .option('--teacher <list>', `teacher: models (ids or folders) and bm25, comma-separated; several are averaged (default ${DEFAULT_TEACHER_TEXT}). A cross-encoder reranker, where you have one, is better`, DEFAULT_TEACHER_TEXT)
+    .option('--candidates <source>', "training candidates: the student's top 20 (student) or that fused with BM25's by RRF (student+bm25)", oneOf('--candidates', CANDIDATE_SOURCES), 'student')
     .option('--teacher-kind <kind>', 'how the teacher models score: bi-encoder or cross-encoder', oneOf('--teacher-kind', ['cross-encoder', 'bi-encoder'] as const), 'bi-encoder')
     .option('--student <id|dir>', 'the retriever to tune', DEFAULT_MODEL_ID)
     .option('--budget <name>', 'small (minutes on a laptop) or full (the method: up to 100k passages)', 'small')
@@ -73,6 +76,7 @@ export function registerTune(program: Command): void {
             fresh: flags.fresh === true,
             student: flags.student,
             teacher: parseTeacher(flags.teacher, flags.teacherKind),
+            candidateSource: flags.candidates,
             client,
             budget,
             types,

@@ -5,6 +5,7 @@ import type { ProgressListener } from '../progress';
 import type { StoredPassage } from '../store/schema';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import type { QueryRecord } from './filterTypes';
+import { fuseCandidates, type CandidateSource } from './candidates';
 import { roundTripFilter } from './filters';
 import { countJobs, generateQueries, type GenerationProgress, type PassageToAsk } from './generate';
 import { GenerationLog, type GenerationRecord } from './generationLog';
@@ -25,6 +26,8 @@ export interface SynthOptions {
   seed: number;
   /** Round-trip filter depth (the method: the student's top 20). */
   roundTripK?: number;
+  /** The training queries' candidates: the student's top 20 (default), or that fused with BM25's. */
+  candidateSource?: CandidateSource;
   threads?: number;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
@@ -144,7 +147,11 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
     const count = (reason: string) => (dropped[reason] = (dropped[reason] ?? 0) + 1);
     for (const record of rejected) count(record.reason ?? 'unparsed');
     for (const item of roundTrip.dropped) count(item.reason);
-    const keptTrain = roundTrip.kept;
+    const depth = options.roundTripK ?? 20;
+    const keptTrain =
+      options.candidateSource === 'student+bm25'
+        ? await Promise.all(roundTrip.kept.map(async (item) => ({ ...item, candidates: fuseCandidates(item.candidates, (await opened.store.searchBm25(item.query, depth + heldOutIds.size)).map((hit) => hit.id), heldOutIds, depth) })))
+        : roundTrip.kept;
     const keptByType: Record<string, number> = {};
     for (const item of [...keptTrain, ...heldOut]) keptByType[item.type] = (keptByType[item.type] ?? 0) + 1;
 

@@ -17,7 +17,7 @@ import { DEFAULT_TEACHER, describeTeacher, formatTeacherList, hasLexicalMember, 
 import { runTune, withEmbedder, type TuneOptions, type TuneReport } from './runTune';
 import type { TeacherScoreLine } from './trainingData';
 
-export interface PaperBenchOptions extends Pick<TuneOptions, 'budget' | 'client' | 'types' | 'student' | 'teacher' | 'fresh' | 'device' | 'threads' | 'trainer' | 'signal' | 'onProgress'> {
+export interface PaperBenchOptions extends Pick<TuneOptions, 'budget' | 'client' | 'types' | 'student' | 'teacher' | 'candidateSource' | 'fresh' | 'device' | 'threads' | 'trainer' | 'signal' | 'onProgress'> {
   dataset: string;
   /** Where the collection's store and run live; default a folder under SPECIALIZE_HOME/bench keyed by the settings. */
   workDir?: string;
@@ -96,6 +96,7 @@ export async function runPaperBench(options: PaperBenchOptions): Promise<PaperBe
     types: options.types,
     force: true,
     compareInfonce: true,
+    ...(options.candidateSource ? { candidateSource: options.candidateSource } : {}),
     ...(options.device ? { device: options.device } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.trainer ? { trainer: options.trainer } : {}),
@@ -182,6 +183,6 @@ async function teacherRerank(dir: string, storeDir: string, queries: readonly { 
 function defaultWorkDir(name: string, datasetDir: string, options: PaperBenchOptions, student: string, teacher: string): string {
   const corpus = path.join(datasetDir, 'corpus.jsonl');
   const stat = fs.statSync(corpus);
-  const key = sha256Hex([corpus, stat.size, stat.mtimeMs, student, teacher, options.client.modelId, JSON.stringify(options.budget), options.types.join(',')].join('\n')).slice(0, 12);
+  const key = sha256Hex([corpus, stat.size, stat.mtimeMs, student, teacher, options.client.modelId, JSON.stringify(options.budget), options.types.join(','), ...(options.candidateSource && options.candidateSource !== 'student' ? [options.candidateSource] : [])].join('\n')).slice(0, 12);
   return path.join(specializeHome(), 'bench', `${name}-${options.budget.name}-${key}`);
 }

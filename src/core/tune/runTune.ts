@@ -11,6 +11,7 @@ import { resolveModel } from '../models/resolver';
 import type { ProgressListener } from '../progress';
 import { Store } from '../store/store';
 import type { LlmClient } from '../synth/llm/types';
+import type { CandidateSource } from '../synth/candidates';
 import { runSynth, SYNTH_FILES, type SynthSummary } from '../synth/runSynth';
 import { ModelExportRequest, TeacherScoreRequest, TrainRunRequest, type ModelExportResult, type ProgressParams, type TeacherScoreResult, type TrainRunResult } from '../trainer/protocol';
 import { TrainerClient, type TrainerStartOptions } from '../trainer/trainerClient';
@@ -39,6 +40,8 @@ export interface TuneOptions {
   budget: Budget;
   types: readonly string[];
   mode?: 'combined' | 'infonce';
+  /** The training queries' candidates: the student's top 20 (default) or that fused with BM25's (RRF). */
+  candidateSource?: CandidateSource;
   /** Train even when the teacher is not better than the student on the held-out queries. */
   force?: boolean;
   /** Also train the InfoNCE-only baseline on the same data (a second model version, never promoted). */
@@ -118,6 +121,8 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     types: [...options.types],
     mode: options.mode ?? 'combined',
     compareInfonce: options.compareInfonce === true,
+    // Only when not the default, so runs started before the option existed still resume.
+    ...(options.candidateSource && options.candidateSource !== 'student' ? { candidates: options.candidateSource } : {}),
   };
   // The run folder lives inside the store by default, and a store must start as an empty folder.
   (await Store.open(options.storeDir, { create: true })).close();
@@ -159,6 +164,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
         perType: options.budget.perType,
         maxPassages: options.budget.maxPassages,
         holdOut: options.budget.holdOut,
+        candidateSource: options.candidateSource ?? 'student',
         seed: 42,
         ...(options.threads ? { threads: options.threads } : {}),
         ...(signal ? { signal } : {}),
