@@ -22,6 +22,8 @@ describe('progress lines (non-terminal stderr)', () => {
     expect(formatDuration(42.4)).toBe('42s');
     expect(formatDuration(185)).toBe('3m05s');
     expect(formatDuration(4800)).toBe('1h20m');
+    expect(formatDuration(599.6)).toBe('10m00s');
+    expect(formatDuration(59.6)).toBe('1m00s');
     expect(formatDuration(Number.NaN)).toBe('?');
   });
 });
