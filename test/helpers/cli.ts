@@ -32,3 +32,16 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, limits: CliL
 export function startCli(args: string[]) {
   return spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, SPECIALIZE_HOME: testHome }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** Runs the built CLI without blocking the event loop (for tests that serve it from this process). */
+export function runCliAsync(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = startCli(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -5,7 +5,8 @@ import { resolveLocalModelFile } from '../../src/core/synth/llm/localModelFile';
 import { Store } from '../../src/core/store/store';
 import { TUNE_STAGES, type TuneReport } from '../../src/core/tune/runTune';
 import { DEFAULT_TEACHER, describeTeacher } from '../../src/core/tune/teacherSpec';
-import { runCli } from '../helpers/cli';
+import { runCli, runCliAsync } from '../helpers/cli';
+import { startFakeLlmServer } from '../helpers/fakeLlmServer';
 import { tempDir } from '../helpers/env';
 import { defaultModel } from '../helpers/models';
 
@@ -195,6 +196,42 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     } finally {
       opened.close();
     }
+  }, RUN_BOUND_MS);
+
+  it('stops at the queries stage when the LLM writes nothing usable, and leaves the active model alone', async () => {
+    // A real local endpoint whose every answer is empty: a fault the embedded model cannot produce on demand.
+    const server = await startFakeLlmServer({ fallback: { content: '' } });
+    const emptyStore = path.join(tempDir('specialize-tune-store-'), 'store');
+    try {
+      const result = await runCliAsync(['tune', workspace, '--store', emptyStore, '--student', student, '--llm', server.url, '--llm-model', 'fake', '--types', 'question', '--max-passages', '12', '--hold-out', '4', '--device', 'cpu']);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/The LLM wrote no usable held-out queries \(0 parsed, 0 kept; dropped: empty \d+\)/);
+      expect(result.stderr).toMatch(/use a stronger one with --llm/);
+      expect(server.requests.length).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+    // The queries stage finished (its record says what the LLM wrote); nothing after it ran.
+    expect(fs.existsSync(path.join(emptyStore, 'tune', 'stages', 'queries.json'))).toBe(true);
+    expect(fs.existsSync(path.join(emptyStore, 'tune', 'stages', 'held-out.json'))).toBe(false);
+    const listed = runCli(['models', 'list', '--store', emptyStore, '--json']);
+    const versions = JSON.parse(listed.stdout) as { active: boolean }[];
+    expect(versions.map((entry) => entry.active)).toEqual([true]);
+  }, RUN_BOUND_MS);
+
+  it('stops at the teacher stage when the teacher does not load, with the fix, and leaves the active model alone', () => {
+    const broken = tempDir('specialize-broken-teacher-');
+    fs.writeFileSync(path.join(broken, 'config.json'), '{"model_type": "bert", "hidden_size": ');
+    const brokenStore = path.join(tempDir('specialize-tune-store-'), 'store');
+    const result = runCli(['tune', workspace, '--store', brokenStore, '--student', student, '--teacher', broken, '--llm', 'local', '--llm-model', gguf, '--types', 'question', '--max-passages', '12', '--hold-out', '4', '--device', 'cpu']);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`Could not load the bi-encoder teacher '${broken}'`);
+    expect(result.stderr).toMatch(/Check that the model is a sentence-transformers or Hugging Face model folder/);
+    const stages = path.join(brokenStore, 'tune', 'stages');
+    expect(fs.existsSync(path.join(stages, 'held-out.json'))).toBe(true);
+    expect(fs.existsSync(path.join(stages, 'teacher.json'))).toBe(false);
+    const listed = runCli(['models', 'list', '--store', brokenStore, '--json']);
+    expect((JSON.parse(listed.stdout) as { active: boolean }[]).map((entry) => entry.active)).toEqual([true]);
   }, RUN_BOUND_MS);
 
   it('says when nothing is indexable and leaves the store alone', () => {
