@@ -13,7 +13,7 @@ export async function writeTeacherInput(dir: string, storeDir: string, lines: re
   const ids = [...new Set(lines.flatMap((line) => line.candidates))];
   const store = await Store.open(storeDir);
   let texts: Map<string, string>;
-  let withScores: TeacherInputLine[] = [...lines];
+  let withScores: readonly TeacherInputLine[] = lines;
   try {
     texts = await store.embeddedTexts(ids);
     if (options.lexical) withScores = await Promise.all(lines.map(async (line) => ({ ...line, lexical: await store.bm25Scores(line.query, line.candidates) })));

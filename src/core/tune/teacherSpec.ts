@@ -3,10 +3,10 @@ import { DEFAULT_TEACHER_ID, SECOND_TEACHER_ID } from '../models/packaged';
 import { resolveModelFolder, type ResolveOptions } from '../models/resolver';
 import type { TeacherScorerSpec } from '../trainer/protocol';
 
-/** One opinion in the teacher: a model (by id or folder) or BM25 over the whole index. */
-export type TeacherMember = { kind: 'cross-encoder' | 'bi-encoder'; model: string } | { kind: 'lexical' };
-
 export type ModelKind = 'cross-encoder' | 'bi-encoder';
+
+/** One opinion in the teacher: a model (by id or folder) or BM25 over the whole index. */
+export type TeacherMember = { kind: ModelKind; model: string } | { kind: 'lexical' };
 
 /** How a teacher list names BM25. */
 export const LEXICAL_MEMBER = 'bm25';
