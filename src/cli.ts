@@ -4,6 +4,7 @@ import { registerDemo } from './cli/commands/demo';
 import { registerDoctor } from './cli/commands/doctor';
 import { registerEval } from './cli/commands/eval';
 import { registerIndex } from './cli/commands/index';
+import { registerJudge } from './cli/commands/judge';
 import { registerModels } from './cli/commands/models';
 import { registerSearch } from './cli/commands/search';
 import { registerSynth } from './cli/commands/synth';
@@ -22,6 +23,7 @@ const program = new Command('specialize')
 registerIndex(program);
 registerWatch(program);
 registerSearch(program);
+registerJudge(program);
 registerEval(program);
 registerSynth(program);
 registerTune(program);

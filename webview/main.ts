@@ -19,6 +19,9 @@ interface ViewState {
   mode: SearchMode;
   results: SearchResult[];
   status: string;
+  /** The query the shown results were found for, and the user's marks on them (passage id → relevant). */
+  resultsQuery?: string;
+  marks?: Record<string, boolean>;
 }
 
 declare function acquireVsCodeApi(): VsCodeApi;
@@ -45,23 +48,39 @@ modeSelect.addEventListener('change', () => {
   if (queryField.value.trim()) runSearch();
 });
 indexButton.addEventListener('click', () => vscode.postMessage({ type: 'index/build' }));
-list.addEventListener('click', (event) => openResult(event.target as HTMLElement));
+list.addEventListener('click', (event) => {
+  const target = event.target as HTMLElement;
+  const judgeButton = target.closest<HTMLButtonElement>('button.judge');
+  if (judgeButton) judge(judgeButton);
+  else openResult(target);
+});
 list.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter') openResult(event.target as HTMLElement);
+  // Enter on a mark button is that button's click, not an open.
+  if (event.key === 'Enter' && !(event.target as HTMLElement).closest('button.judge')) openResult(event.target as HTMLElement);
 });
 
 window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const message = event.data;
   switch (message.type) {
     case 'search/results':
+      save({ results: message.results, resultsQuery: message.query, marks: {}, status: `${message.results.length} results · ${message.mode} · ${Math.round(message.elapsedMs)} ms` });
       render(message.results);
-      save({ results: message.results, status: `${message.results.length} results · ${message.mode} · ${Math.round(message.elapsedMs)} ms` });
       setStatus(state.status);
       break;
     case 'search/error':
       render([]);
       save({ results: [], status: `${message.message}${message.fix ? ` ${message.fix}` : ''}` });
       setStatus(state.status, true);
+      break;
+    case 'result/judged':
+      if (message.query === state.resultsQuery) {
+        save({ marks: { ...state.marks, [message.id]: message.relevant }, status: `Marked ${message.relevant ? 'relevant' : 'not relevant'}; ${message.judgedQueries} judged ${message.judgedQueries === 1 ? 'query' : 'queries'} will count when you tune.` });
+        render(state.results);
+        setStatus(state.status);
+      }
+      break;
+    case 'result/judge-error':
+      setStatus(`${message.message}${message.fix ? ` ${message.fix}` : ''}`, true);
       break;
     case 'index/status':
       showIndexState(message.state, message.detail);
@@ -87,6 +106,27 @@ function openResult(target: HTMLElement): void {
   if (result) vscode.postMessage({ type: 'result/open', root: result.root, path: result.path, line: result.snippetLine ?? result.startLine });
 }
 
+/** Marks a result relevant or not for the query it was found for (a second click on the same mark is a no-op). */
+function judge(button: HTMLButtonElement): void {
+  const item = button.closest<HTMLLIElement>('li.result');
+  const result = item ? state.results[Number(item.dataset.index)] : undefined;
+  if (!result || !state.resultsQuery) return;
+  const relevant = button.dataset.relevant === 'true';
+  if (state.marks?.[result.id] === relevant) return;
+  vscode.postMessage({ type: 'result/judge', query: state.resultsQuery, id: result.id, path: result.path, relevant });
+}
+
+function judgeButton(result: SearchResult, relevant: boolean): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.className = 'judge';
+  button.dataset.relevant = String(relevant);
+  button.textContent = relevant ? '✓' : '✗';
+  button.title = relevant ? 'Relevant to this query (tuning evaluates on your marks)' : 'Not relevant to this query';
+  button.setAttribute('aria-label', `${relevant ? 'Relevant' : 'Not relevant'}: ${result.path}`);
+  button.setAttribute('aria-pressed', String(state.marks?.[result.id] === relevant));
+  return button;
+}
+
 function render(results: readonly SearchResult[]): void {
   list.replaceChildren(
     ...results.map((result, index) => {
@@ -110,7 +150,10 @@ function render(results: readonly SearchResult[]): void {
       score.title = Object.entries(result.scores)
         .map(([name, value]) => `${name}: ${Number.isInteger(value) ? value : value.toFixed(4)}`)
         .join('\n');
-      head.append(where, score);
+      const marks = document.createElement('span');
+      marks.className = 'result-marks';
+      marks.append(judgeButton(result, true), judgeButton(result, false));
+      head.append(where, marks, score);
       const snippet = document.createElement('pre');
       snippet.className = 'result-snippet';
       snippet.textContent = result.snippet;

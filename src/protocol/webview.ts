@@ -13,10 +13,14 @@ export type ToExtension =
   | { type: 'view/ready' }
   | { type: 'search/run'; query: string; mode: SearchMode; k: number }
   | { type: 'result/open'; root: string; path: string; line: number | null }
+  /** The user marks a result (not) relevant to the query it was found for; tuning evaluates on these. */
+  | { type: 'result/judge'; query: string; id: string; path: string; relevant: boolean }
   | { type: 'index/build' };
 
 /** Extension → webview. */
 export type ToWebview =
   | { type: 'search/results'; query: string; mode: SearchMode; results: SearchResult[]; elapsedMs: number }
   | { type: 'search/error'; query: string; message: string; fix?: string }
+  | { type: 'result/judged'; query: string; id: string; relevant: boolean; judgedQueries: number }
+  | { type: 'result/judge-error'; id: string; message: string; fix?: string }
   | { type: 'index/status'; state: IndexState; detail: string };

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isSpecializeError } from '../core/errors';
+import { isSpecializeError, SpecializeError } from '../core/errors';
+import { judgedQueries, recordJudgement } from '../core/judgements/judgementLog';
 import type { IndexState, ToExtension, ToWebview } from '../protocol/webview';
-import type { Services } from './services';
+import { storeDir, type Services } from './services';
 
 /**
  * The "Search" view in the Specialize sidebar: a webview that sends queries and shows results with
@@ -44,6 +45,9 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
       case 'result/open':
         await openResult(message.root, message.path, message.line);
         break;
+      case 'result/judge':
+        await this.judge(message.query, message.id, message.path, message.relevant);
+        break;
       case 'index/build':
         await vscode.commands.executeCommand('specialize.indexWorkspace');
         break;
@@ -63,6 +67,20 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
         this.services.log.error(`Search failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         this.post({ type: 'search/error', query, message: `Search failed: ${error instanceof Error ? error.message : String(error)}`, fix: 'See the Specialize logs.' });
       }
+    }
+  }
+
+  /** Records a relevance mark beside the index; the next tuning run evaluates on it. */
+  private async judge(query: string, id: string, resultPath: string, relevant: boolean): Promise<void> {
+    const dir = storeDir(this.services.context);
+    try {
+      if (!dir) throw new SpecializeError('This window has no workspace storage to keep judgements in.', 'Open a folder or workspace.', 'invalid-input');
+      await recordJudgement(dir, { query, passageId: id, relevant, path: resultPath });
+      this.post({ type: 'result/judged', query, id, relevant, judgedQueries: judgedQueries(dir).queries.length });
+    } catch (error) {
+      const known = isSpecializeError(error);
+      if (!known) this.services.log.error(`Recording a judgement failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      this.post({ type: 'result/judge-error', id, message: error instanceof Error ? error.message : String(error), ...(known ? { fix: error.fix } : {}) });
     }
   }
 

@@ -326,7 +326,11 @@ async function notifications() {
 }
 
 function findLogFile(userDataDir, fileName) {
-  const logs = path.join(userDataDir, 'logs');
+  return findFiles(path.join(userDataDir, 'logs'), fileName)[0];
+}
+
+/** Every file called `fileName` under `root`, newest first. */
+function findFiles(root, fileName) {
   const found = [];
   const walk = (dir) => {
     for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
@@ -335,8 +339,8 @@ function findLogFile(userDataDir, fileName) {
       else if (entry.name === fileName) found.push(full);
     }
   };
-  walk(logs);
-  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  walk(root);
+  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
 }
 
 /** The frame that holds the webview's DOM (webviews are an iframe inside an iframe). */
@@ -597,6 +601,19 @@ async function main() {
     });
     await screenshot('search-results');
 
+    await step(`mark the first result (${first.path}) relevant; the mark is written beside the index`, 20_000, async () => {
+      frame = (await findWebviewFrame()) ?? frame;
+      const mark = frame.locator('li.result').first().locator('button.judge[data-relevant="true"]');
+      await mark.click({ timeout: 10_000 });
+      await waitFor('the "Marked relevant" status', 10_000, async () => /Marked relevant; 1 judged query will count/.test(await frame.locator('#status').innerText({ timeout: 1_000 })));
+      if ((await mark.getAttribute('aria-pressed')) !== 'true') throw new Error('the relevant mark does not show as pressed');
+      const file = findFiles(userDataDir, 'judgements.jsonl')[0];
+      if (!file) throw new Error('no judgements.jsonl in the workspace storage');
+      const marks = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      if (marks.length !== 1 || marks[0].query !== QUERY || marks[0].path !== first.path || marks[0].relevant !== true) throw new Error(`unexpected judgements: ${JSON.stringify(marks)}`);
+      log(`  ${file.slice(userDataDir.length + 1)}: ${JSON.stringify(marks[0])}`);
+    });
+
     await step(`open the first result (${first.path}) in an editor`, 20_000, async () => {
       frame = (await findWebviewFrame()) ?? frame;
       await frame.locator('li.result').first().click();
@@ -656,6 +673,12 @@ async function main() {
     const outcome = text.split('\n').find((l) => /teacher check on \d+ held-out queries/.test(l));
     if (!outcome) throw new Error('the report has no teacher check line');
     log(`  ${outcome.trim()}`);
+    // The mark made in the search view is a second evaluation set for the run.
+    if (pre.searchView) {
+      const judged = text.split('\n').find((l) => /teacher check on 1 query you judged/.test(l));
+      if (!judged) throw new Error('the report has no teacher check on the judged query');
+      log(`  ${judged.trim()}`);
+    }
   });
   await screenshot('tuning');
   return { indexedLine };

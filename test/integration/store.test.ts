@@ -30,6 +30,8 @@ describe('store', () => {
       expect(rows.get('a')?.text).toContain('linear');
       expect(rows.has('d')).toBe(false);
       expect(rows.get('e')).toMatchObject({ path: 'e.md', title: 'Title e', start_line: 1, end_line: 3, root: '/ws' });
+      // Ids none of which is indexed (a judged passage that has since changed) find nothing, not an error.
+      expect((await store.fetchPassages(['d', 'gone'])).size).toBe(0);
     } finally {
       store.close();
     }

@@ -73,11 +73,53 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     common = ['--store', store, '--student', student, '--teacher', student, '--llm', 'local', '--llm-model', gguf, '--types', 'question,keywords', '--max-passages', '40', '--hold-out', '10', '--epochs', '1', '--device', 'cpu'];
   }, RUN_BOUND_MS);
 
+  it('records relevance judgements of search results from the command line, refusing ids the index lacks', () => {
+    const indexed = runCli(['index', workspace, '--store', store, '--model', student]);
+    expect(indexed.code, indexed.stderr).toBe(0);
+    const search = (query: string) => {
+      const found = runCli(['search', query, '--store', store, '--mode', 'dense', '--json']);
+      expect(found.code, found.stderr).toBe(0);
+      return (JSON.parse(found.stdout) as { results: { id: string; path: string }[] }).results;
+    };
+    const vaccine = search('how does a vaccine protect against a virus');
+    const relevant = vaccine.find((result) => result.path === 'note-03.md');
+    const other = vaccine.find((result) => result.path !== 'note-03.md');
+    if (!relevant || !other) throw new Error('the vaccine note and another note should both be among the results');
+    expect(runCli(['judge', 'how does a vaccine protect against a virus', relevant.id, '--store', store]).code).toBe(0);
+    expect(runCli(['judge', 'how does a vaccine protect against a virus', other.id, '--store', store, '--not-relevant']).code).toBe(0);
+    const dns = search('what maps host names to addresses').find((result) => result.path === 'note-07.md');
+    if (!dns) throw new Error('the DNS note should be among the results');
+    // Marked twice: the later mark wins.
+    expect(runCli(['judge', 'what maps host names to addresses', dns.id, '--store', store, '--not-relevant']).code).toBe(0);
+    expect(runCli(['judge', '  what maps host  names to addresses ', dns.id, '--store', store]).code).toBe(0);
+
+    const unknown = runCli(['judge', 'anything', 'no-such-passage', '--store', store]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('has no passage no-such-passage');
+    expect(unknown.stderr).toContain('specialize search');
+    // A mark of a passage whose text has since changed (its id is gone), and a line cut short by a crash.
+    fs.appendFileSync(path.join(store, 'judgements.jsonl'), `${JSON.stringify({ query: 'an edited note', passageId: 'gone-0', relevant: true, at: '2026-01-01T00:00:00Z' })}\n{"query": "torn`);
+
+    const listed = runCli(['judge', '--list', '--store', store, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const list = JSON.parse(listed.stdout) as { marks: { query: string; passageId: string; relevant: boolean }[]; queriesWithRelevant: number; unreadableLines: number };
+    expect(list.marks).toHaveLength(4);
+    expect(list.marks.find((mark) => mark.passageId === dns.id)).toMatchObject({ query: 'what maps host names to addresses', relevant: true });
+    expect(list.queriesWithRelevant).toBe(3);
+    expect(list.unreadableLines).toBe(1);
+  }, RUN_BOUND_MS);
+
   it('stops at the teacher check when the teacher is not better, and says so with the numbers', () => {
     const result = runCli(['tune', workspace, ...common, '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as TuneReport;
     expect(report.stoppedAt).toBe('teacher-check');
+    // The user's judgements are a second evaluation set: the stale one is left out, the torn line skipped.
+    expect(report.userJudged).toEqual({ queries: 2, marks: 4, stale: 1, unreadableLines: 1 });
+    expect(report.teacherCheck?.userJudged?.queries).toBe(2);
+    // Both judged queries were found by the base (their relevant notes were in its results), so it scores above zero.
+    expect(report.teacherCheck?.userJudged?.student['ndcg@10']).toBeGreaterThan(0);
+    expect(report.teacherCheck?.userJudged?.teacher['ndcg@10']).toBeGreaterThan(0);
     expect(report.teacherCheck?.better).toBe(false);
     expect(report.teacherCheck?.queries).toBeGreaterThan(0);
     expect(report.outcome).toMatch(/not better than the student on \d+ held-out queries \(nDCG@10 [\d.]+ vs [\d.]+\)/);
@@ -110,7 +152,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const report = JSON.parse(result.stdout) as TuneReport;
     expect(report.stoppedAt).toBeUndefined();
     // Stages finished in the earlier runs (the last one stopped by the full disk) are not redone.
-    for (const stage of ['index', 'queries', 'held-out', 'teacher', 'teacher-check', 'training-data']) expect(result.stderr).toContain(`stage ${stage}: done in an earlier run, skipped`);
+    for (const stage of ['index', 'queries', 'held-out', 'user-judged', 'teacher', 'teacher-check', 'training-data']) expect(result.stderr).toContain(`stage ${stage}: done in an earlier run, skipped`);
     for (const stage of ['train', 'export', 'embed', 'evaluate', 'promote']) expect(result.stderr).toContain(`stage ${stage}\n`);
     expect(report.training?.train).toBeGreaterThanOrEqual(16);
     expect(report.training?.steps).toBeGreaterThan(0);
@@ -118,7 +160,11 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect(comparison?.queries).toBe(report.teacherCheck?.queries);
     const gain = comparison?.ndcgDifference;
     expect(gain?.meanDifference).toBeCloseTo((comparison?.tuned['ndcg@10'] ?? 0) - (comparison?.base['ndcg@10'] ?? 0), 10);
-    expect(report.promoted).toBe((gain?.meanDifference ?? 0) > 0 && (gain?.low ?? 0) > 0);
+    const judged = comparison?.userJudged;
+    expect(judged?.queries).toBe(2);
+    expect(judged?.ndcgDifference.meanDifference).toBeCloseTo((judged?.tuned['ndcg@10'] ?? 0) - (judged?.base['ndcg@10'] ?? 0), 10);
+    // Promotion needs the held-out gain's interval above zero and no average loss on the user's judgements.
+    expect(report.promoted).toBe((gain?.meanDifference ?? 0) > 0 && (gain?.low ?? 0) > 0 && (judged?.ndcgDifference.meanDifference ?? -1) >= 0);
     for (const stage of TUNE_STAGES) expect(fs.existsSync(path.join(report.runDir, 'stages', `${stage}.json`))).toBe(true);
 
     const listed = runCli(['models', 'list', '--store', store, '--json']);

@@ -260,6 +260,8 @@ export class Store {
       const rowId = catalog.rowIds.get(id);
       return rowId === undefined ? [] : [rowId];
     });
+    // LanceDB rejects an empty row-id list (it builds `_rowid in ()`).
+    if (rowIds.length === 0) return found;
     const rows = (await (this.passagesTable as lancedb.Table).takeRowIds(rowIds).select(PASSAGE_COLUMNS).toArray()) as StoredPassage[];
     for (const row of rows) found.set(row.id, row);
     return found;

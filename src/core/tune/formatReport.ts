@@ -1,4 +1,6 @@
+import type { MetricSummary } from '../eval/metrics';
 import type { TuneReport } from './runTune';
+import { judgedCount } from './userJudged';
 
 /** The before/after table and the outcome, for people. */
 export function formatTuneReport(report: TuneReport): string {
@@ -6,9 +8,15 @@ export function formatTuneReport(report: TuneReport): string {
   if (report.queries) {
     lines.push(`queries: ${report.queries.generated} written, ${report.queries.kept} kept (${report.queries.heldOut} held out)`);
   }
+  if (report.userJudged) {
+    const u = report.userJudged;
+    const left = [u.stale ? `${u.stale} left out: their relevant passages changed since they were marked` : '', u.unreadableLines ? `${u.unreadableLines} unreadable lines skipped` : ''].filter(Boolean);
+    lines.push(`your judgements: ${u.marks} ${u.marks === 1 ? 'mark' : 'marks'}, ${judgedCount(u.queries)} with a relevant result${left.length ? ` (${left.join('; ')})` : ''}`);
+  }
   if (report.teacherCheck) {
     const c = report.teacherCheck;
     lines.push(`teacher check on ${c.queries} held-out queries: student nDCG@10 ${c.student['ndcg@10'].toFixed(4)}, teacher ${c.teacher['ndcg@10'].toFixed(4)}`);
+    if (c.userJudged) lines.push(`teacher check on ${judgedCount(c.userJudged.queries)} you judged: student nDCG@10 ${c.userJudged.student['ndcg@10'].toFixed(4)}, teacher ${c.userJudged.teacher['ndcg@10'].toFixed(4)}`);
   }
   if (report.training) {
     const t = report.training;
@@ -16,15 +24,15 @@ export function formatTuneReport(report: TuneReport): string {
   }
   if (report.comparison) {
     const c = report.comparison;
-    lines.push('', `held-out queries: ${c.queries}`, '| model | nDCG@10 | Recall@100 | MRR@10 |', '|---|---|---|---|');
-    for (const [name, m] of [
-      ['base', c.base],
-      ['tuned', c.tuned],
-    ] as const) {
-      lines.push(`| ${name} | ${m['ndcg@10'].toFixed(4)} | ${m['recall@100'].toFixed(4)} | ${m['mrr@10'].toFixed(4)} |`);
-    }
+    lines.push('', ...table(`held-out queries: ${c.queries}`, c.base, c.tuned));
+    if (c.userJudged) lines.push('', ...table(`queries you judged: ${c.userJudged.queries}`, c.userJudged.base, c.userJudged.tuned));
     lines.push('');
   }
   lines.push(report.outcome, '');
   return lines.join('\n');
+}
+
+function table(title: string, base: MetricSummary, tuned: MetricSummary): string[] {
+  const row = (name: string, m: MetricSummary) => `| ${name} | ${m['ndcg@10'].toFixed(4)} | ${m['recall@100'].toFixed(4)} | ${m['mrr@10'].toFixed(4)} |`;
+  return [title, '| model | nDCG@10 | Recall@100 | MRR@10 |', '|---|---|---|---|', row('base', base), row('tuned', tuned)];
 }

@@ -20,6 +20,8 @@ import { EVAL_DEPTH, rankAll, scoreAgainstSources, summarise, teacherOrder, type
 import { readJsonLines, writeJsonLines } from './jsonl';
 import { RunDirectory } from './runDirectory';
 import { writeTeacherInput } from './teacherFiles';
+import { decidePromotion } from './promotion';
+import { currentJudgedQueries, judgedCount, readUserJudged, scoreAgainstJudgements, USER_JUDGED_FILE, type UserJudgedCheck, type UserJudgedComparison, type UserJudgedQuery, type UserJudgedSnapshot } from './userJudged';
 import { DEFAULT_TEACHER, describeTeacher, hasLexicalMember, resolveTeacherFolders, scorerSpec, type TeacherMember } from './teacherSpec';
 import { sourceFirst, splitTrainingData, type TeacherInputLine, type TeacherScoreLine, type TrainQuery } from './trainingData';
 
@@ -55,7 +57,7 @@ export interface TuneOptions {
   onStage?: (stage: TuneStage, skipped: boolean) => void;
 }
 
-export const TUNE_STAGES = ['index', 'queries', 'held-out', 'teacher', 'teacher-check', 'training-data', 'train', 'export', 'embed', 'evaluate', 'promote'] as const;
+export const TUNE_STAGES = ['index', 'queries', 'held-out', 'user-judged', 'teacher', 'teacher-check', 'training-data', 'train', 'export', 'embed', 'evaluate', 'promote'] as const;
 /** The baseline's stages, run before `evaluate` when `compareInfonce` is set. */
 export const INFONCE_STAGES = ['train-infonce', 'export-infonce', 'embed-infonce'] as const;
 export type TuneStage = (typeof TUNE_STAGES)[number] | (typeof INFONCE_STAGES)[number];
@@ -64,6 +66,9 @@ export interface TeacherCheck {
   queries: number;
   student: MetricSummary;
   teacher: MetricSummary;
+  /** The same on the queries the user judged, when there are any. */
+  userJudged?: UserJudgedCheck;
+  /** Better on the held-out queries, and not worse on the user's judgements. */
   better: boolean;
 }
 
@@ -73,6 +78,8 @@ export interface Comparison {
   tuned: MetricSummary;
   /** tuned − base nDCG@10: mean and paired bootstrap 95% interval. */
   ndcgDifference: BootstrapInterval;
+  /** The same on the queries the user judged, when there are any. */
+  userJudged?: UserJudgedComparison;
 }
 
 export interface TuneReport {
@@ -85,6 +92,8 @@ export interface TuneReport {
   tunedVersion?: string;
   infonceVersion?: string;
   queries?: { generated: number; kept: number; heldOut: number; heldOutPassages: number; dropped: Record<string, number> };
+  /** The user's judgements from the search view that this run evaluates on. */
+  userJudged?: UserJudgedSnapshot;
   teacherCheck?: TeacherCheck;
   training?: { train: number; dev: number; batchSize: number; lr?: number; dropped: Record<string, number>; steps?: number; stopped?: string; bestDevLoss?: number | null };
   comparison?: Comparison;
@@ -200,6 +209,19 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       return { queries: queries.length };
     });
 
+    // 3b. The queries the user judged in the search view (when any), ranked by the base model: a second,
+    // human-made evaluation set beside the synthetic one.
+    const userJudged = await stage('user-judged', async () => {
+      const { queries, snapshot } = await withEmbedder(indexed.version, options, async (embedder, store) => {
+        const current = await currentJudgedQueries(store, options.storeDir);
+        const rankings = await rankAll(store, embedder, current.queries.map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(signal ? { signal } : {}) });
+        return { queries: current.queries.map((query, index): UserJudgedQuery => ({ ...query, ranked: rankings[index] ?? [] })), snapshot: current.snapshot };
+      });
+      await writeJsonLines(run.path(USER_JUDGED_FILE), queries);
+      return snapshot;
+    });
+    if (userJudged.marks > 0) report.userJudged = userJudged;
+
     // 4. Teacher scores for the training queries' candidates and the held-out queries' top 20.
     const teacherFolders = await resolveTeacherFolders(teacherMembers, { ...(signal ? { signal } : {}), ...(progress ? { onProgress: progress } : {}) });
     await stage('teacher', async () => {
@@ -214,10 +236,10 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     const check = await stage('teacher-check', async () => teacherCheck(run, scores));
     report.teacherCheck = check;
     if (!check.better && !options.force) {
-      return finish(
-        `The teacher (${report.teacher}) is not better than the student on ${check.queries} held-out queries (nDCG@10 ${check.teacher['ndcg@10'].toFixed(4)} vs ${check.student['ndcg@10'].toFixed(4)}): training would not help. Use a stronger --teacher, or --force to train anyway.`,
-        'teacher-check',
-      );
+      const onHeldOut = `${check.queries} held-out queries (nDCG@10 ${check.teacher['ndcg@10'].toFixed(4)} vs ${check.student['ndcg@10'].toFixed(4)})`;
+      const user = check.userJudged;
+      const where = check.teacher['ndcg@10'] > check.student['ndcg@10'] && user ? `the ${judgedCount(user.queries)} you judged (nDCG@10 ${user.teacher['ndcg@10'].toFixed(4)} vs ${user.student['ndcg@10'].toFixed(4)}; on ${onHeldOut} it is better)` : onHeldOut;
+      return finish(`The teacher (${report.teacher}) is not better than the student on ${where}: training would not help. Use a stronger --teacher, or --force to train anyway.`, 'teacher-check');
     }
 
     // 6. Filters, candidate lists and the train/dev split.
@@ -275,9 +297,9 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     report.comparison = comparison;
 
     // 11. Promote only a measured gain.
+    const rule = decidePromotion({ heldOut: comparison.ndcgDifference, ...(comparison.userJudged ? { userJudged: comparison.userJudged.ndcgDifference } : {}) });
     const decision = await stage('promote', async () => {
-      const gain = comparison.ndcgDifference;
-      const promote = gain.meanDifference > 0 && gain.low > 0;
+      const promote = rule.promote;
       if (promote) {
         const store = await Store.open(options.storeDir);
         try {
@@ -289,10 +311,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       return { promoted: promote };
     });
     report.promoted = decision.promoted;
-    const gain = comparison.ndcgDifference;
-    const interval = `${formatSigned(gain.meanDifference)} nDCG@10, 95% interval [${formatSigned(gain.low)}, ${formatSigned(gain.high)}] on ${comparison.queries} held-out queries`;
-    const outcome = decision.promoted ? `Promoted: the tuned model is now active (${interval}).` : `Not promoted: the base model stays active (${interval}; promotion needs an interval above zero).`;
-    const final = finish(outcome);
+    const final = finish(rule.outcome);
     await fs.promises.writeFile(run.path('report.json'), `${JSON.stringify(final, null, 2)}\n`);
     return final;
   } finally {
@@ -324,6 +343,7 @@ async function writeTeacherFiles(run: RunDirectory, storeDir: string, lexical: b
     ...train.map((query) => ({ qid: query.qid, query: query.query, type: query.type, candidates: query.candidates })),
     // One group for the held-out queries, so their scores do not move the training queries' normalisation.
     ...heldOut.map((query) => ({ qid: query.qid, query: query.query, type: 'held-out', candidates: query.ranked.slice(0, 20) })),
+    ...readUserJudged(run.path(USER_JUDGED_FILE)).map((query) => ({ qid: query.qid, query: query.query, type: 'user-judged', candidates: query.ranked.slice(0, 20) })),
   ];
   await writeJsonLines(run.path('train_queries.jsonl'), train);
   await writeTeacherInput(run.dir, storeDir, lines, { lexical });
@@ -365,7 +385,25 @@ function teacherCheck(run: RunDirectory, scores: ReadonlyMap<string, TeacherScor
   });
   const student = summarise(scoreAgainstSources(heldOut, studentRankings));
   const teacher = summarise(scoreAgainstSources(heldOut, teacherRankings));
-  return { queries: heldOut.length, student, teacher, better: teacher['ndcg@10'] > student['ndcg@10'] };
+  // Queries judged after the teacher stage ran have no teacher scores; they wait for a fresh run.
+  const judged = readUserJudged(run.path(USER_JUDGED_FILE)).filter((query) => scores.has(query.qid));
+  if (judged.length === 0) return { queries: heldOut.length, student, teacher, better: teacher['ndcg@10'] > student['ndcg@10'] };
+  const userJudged: UserJudgedCheck = {
+    queries: judged.length,
+    student: summarise(scoreAgainstJudgements(judged, judged.map((query) => query.ranked.slice(0, 20)))),
+    teacher: summarise(
+      scoreAgainstJudgements(
+        judged,
+        judged.map((query) => {
+          const line = scores.get(query.qid) as TeacherScoreLine;
+          return teacherOrder(line.candidates, line.raw);
+        }),
+      ),
+    ),
+  };
+  // What the user said outranks the synthetic queries: a teacher that orders their results worse is not better.
+  const better = teacher['ndcg@10'] > student['ndcg@10'] && userJudged.teacher['ndcg@10'] >= userJudged.student['ndcg@10'];
+  return { queries: heldOut.length, student, teacher, userJudged, better };
 }
 
 async function evaluate(run: RunDirectory, options: TuneOptions, baseVersion: string, tunedVersion: string, expected: number): Promise<Comparison> {
@@ -375,6 +413,13 @@ async function evaluate(run: RunDirectory, options: TuneOptions, baseVersion: st
   const base = scoreAgainstSources(heldOut, heldOut.map((query) => query.ranked));
   const tuned = scoreAgainstSources(heldOut, tunedRankings);
   const comparison: Comparison = { queries: heldOut.length, base: summarise(base), tuned: summarise(tuned), ndcgDifference: pairedBootstrap(ndcgs(base), ndcgs(tuned)) };
+  const judged = readUserJudged(run.path(USER_JUDGED_FILE));
+  if (judged.length > 0) {
+    const judgedRankings = await withEmbedder(tunedVersion, options, (embedder, store) => rankAll(store, embedder, judged.map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+    const judgedBase = scoreAgainstJudgements(judged, judged.map((query) => query.ranked));
+    const judgedTuned = scoreAgainstJudgements(judged, judgedRankings);
+    comparison.userJudged = { queries: judged.length, base: summarise(judgedBase), tuned: summarise(judgedTuned), ndcgDifference: pairedBootstrap(ndcgs(judgedBase), ndcgs(judgedTuned)) };
+  }
   const store = await Store.open(options.storeDir);
   try {
     const evaluatedAt = new Date().toISOString();
@@ -420,8 +465,4 @@ function trainerProgress(event: ProgressParams): { stage: string; done: number; 
   // The trainer's ETA knows about resumed steps and the dev passes between epochs; done/elapsed does not.
   const eta = event.eta_seconds !== undefined && event.eta_seconds !== null ? { etaSeconds: event.eta_seconds } : {};
   return { stage: event.stage === 'teacher' ? 'teacher scores' : event.stage === 'dev' ? 'dev loss' : event.stage, done: event.step, total: event.total, unit, ...eta, ...(parts.length ? { message: parts.join('; ') } : {}) };
-}
-
-function formatSigned(value: number): string {
-  return `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
 }

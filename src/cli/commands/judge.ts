@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { SpecializeError } from '../../core/errors';
+import { judgedQueries, readJudgements, recordJudgement } from '../../core/judgements/judgementLog';
+import { Store } from '../../core/store/store';
+import { printJson, runCommand } from '../run';
+
+interface JudgeFlags {
+  store: string;
+  notRelevant?: boolean;
+  list?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `specialize judge`: the search view's relevance marks from the command line (and for agents). Tuning
+ * evaluates base and tuned models on the judged queries next to its held-out synthetic ones.
+ */
+export function registerJudge(program: Command): void {
+  program
+    .command('judge')
+    .description('Mark search results relevant (or not) to a query; tuning evaluates on these judgements')
+    .argument('[query]', 'the query the results were found for')
+    .argument('[passage-ids...]', 'ids of the passages to mark (`specialize search --json` shows them)')
+    .requiredOption('--store <dir>', 'index folder made by `specialize index`')
+    .option('--not-relevant', 'mark the passages as not relevant (default: relevant)')
+    .option('--list', 'list the recorded judgements instead')
+    .option('--json', 'print JSON')
+    .action(async (query: string | undefined, ids: string[], flags: JudgeFlags) => {
+      await runCommand({ quiet: true }, async () => {
+        if (flags.list) return list(flags);
+        if (!query?.trim() || ids.length === 0) {
+          throw new SpecializeError('judge needs a query and at least one passage id.', 'Run `specialize judge "<query>" <passage-id>… --store <dir>`, or `--list` to see the judgements.', 'invalid-input');
+        }
+        const store = await Store.open(flags.store);
+        let found;
+        try {
+          found = await store.fetchPassages(ids);
+        } finally {
+          store.close();
+        }
+        const unknown = ids.filter((id) => !found.has(id));
+        if (unknown.length > 0) {
+          throw new SpecializeError(`The index at ${flags.store} has no passage ${unknown.join(', ')}.`, 'Use the "id" of a result from `specialize search "<query>" --store <dir> --json`; ids change when a passage\'s text changes.', 'not-found');
+        }
+        const marks = [];
+        for (const id of ids) marks.push(await recordJudgement(flags.store, { query, passageId: id, relevant: flags.notRelevant !== true, path: found.get(id)?.path ?? '' }));
+        if (flags.json) printJson({ recorded: marks });
+        else for (const mark of marks) process.stdout.write(`${mark.relevant ? 'relevant    ' : 'not relevant'}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
+      });
+    });
+}
+
+function list(flags: JudgeFlags): void {
+  const { marks, unreadableLines } = readJudgements(flags.store);
+  const usable = judgedQueries(flags.store).queries.length;
+  if (flags.json) {
+    printJson({ marks, queriesWithRelevant: usable, unreadableLines });
+    return;
+  }
+  if (marks.length === 0) process.stdout.write('No judgements yet. Mark results in the search view, or run `specialize judge "<query>" <passage-id>`.\n');
+  for (const mark of marks) process.stdout.write(`${mark.relevant ? 'relevant    ' : 'not relevant'}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
+  if (marks.length > 0) process.stdout.write(`${marks.length} marks; ${usable} queries have a relevant result and count in tuning's evaluation.\n`);
+  if (unreadableLines > 0) process.stderr.write(`note: ${unreadableLines} unreadable lines of the judgements file were skipped.\n`);
+}
