@@ -63,7 +63,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const message = event.data;
   switch (message.type) {
     case 'search/results':
-      save({ results: message.results, resultsQuery: message.query, marks: {}, status: `${message.results.length} results · ${message.mode} · ${Math.round(message.elapsedMs)} ms` });
+      save({ results: message.results, resultsQuery: message.query, marks: message.marks, status: `${message.results.length} results · ${message.mode} · ${Math.round(message.elapsedMs)} ms` });
       render(message.results);
       setStatus(state.status);
       break;

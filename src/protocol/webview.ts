@@ -19,7 +19,8 @@ export type ToExtension =
 
 /** Extension → webview. */
 export type ToWebview =
-  | { type: 'search/results'; query: string; mode: SearchMode; results: SearchResult[]; elapsedMs: number }
+  /** `marks`: the user's earlier relevance marks on these results for this query (passage id → relevant). */
+  | { type: 'search/results'; query: string; mode: SearchMode; results: SearchResult[]; elapsedMs: number; marks: Record<string, boolean> }
   | { type: 'search/error'; query: string; message: string; fix?: string }
   | { type: 'result/judged'; query: string; id: string; relevant: boolean; judgedQueries: number }
   | { type: 'result/judge-error'; id: string; message: string; fix?: string }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isSpecializeError, SpecializeError } from '../core/errors';
-import { judgedQueries, recordJudgement } from '../core/judgements/judgementLog';
+import { judgedQueries, normaliseQuery, readJudgements, recordJudgement } from '../core/judgements/judgementLog';
 import type { IndexState, ToExtension, ToWebview } from '../protocol/webview';
 import { storeDir, type Services } from './services';
 
@@ -59,7 +59,7 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
     try {
       const index = await this.services.search.get();
       const results = await index.searcher().search(query, { mode, k });
-      this.post({ type: 'search/results', query, mode, results, elapsedMs: performance.now() - started });
+      this.post({ type: 'search/results', query, mode, results, elapsedMs: performance.now() - started, marks: this.marksFor(query) });
     } catch (error) {
       if (isSpecializeError(error)) {
         this.post({ type: 'search/error', query, message: error.message, fix: error.fix });
@@ -67,6 +67,20 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
         this.services.log.error(`Search failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         this.post({ type: 'search/error', query, message: `Search failed: ${error instanceof Error ? error.message : String(error)}`, fix: 'See the Specialize logs.' });
       }
+    }
+  }
+
+  /** The user's earlier marks for this query, so a repeated search shows them. */
+  private marksFor(query: string): Record<string, boolean> {
+    const dir = storeDir(this.services.context);
+    if (!dir) return {};
+    const wanted = normaliseQuery(query);
+    try {
+      return Object.fromEntries(readJudgements(dir).marks.filter((mark) => mark.query === wanted).map((mark) => [mark.passageId, mark.relevant]));
+    } catch (error) {
+      // The marks are a courtesy on top of the results; an unreadable file must not cost the search.
+      this.services.log.warn(`Could not read the judgements beside the index: ${error instanceof Error ? error.message : String(error)}`);
+      return {};
     }
   }
 
