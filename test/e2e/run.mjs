@@ -667,7 +667,7 @@ async function main() {
       if (stopped) throw new FailNow(`tuning stopped with a problem: ${stopped}`);
       return /tune: Run /.test(content) ? content : undefined;
     }, 500);
-    for (const stage of ['index', 'queries', 'held-out', 'teacher', 'teacher-check']) {
+    for (const stage of ['index', 'queries', 'held-out', 'user-judged', 'teacher', 'teacher-check']) {
       if (!text.includes(`tune: stage ${stage}`)) throw new Error(`the log has no "tune: stage ${stage}" line`);
     }
     const outcome = text.split('\n').find((l) => /teacher check on \d+ held-out queries/.test(l));
