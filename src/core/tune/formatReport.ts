@@ -10,7 +10,7 @@ export function formatTuneReport(report: TuneReport): string {
   }
   if (report.userJudged) {
     const u = report.userJudged;
-    const left = [u.stale ? `${u.stale} left out: their relevant passages changed since they were marked` : '', u.unreadableLines ? `${u.unreadableLines} unreadable lines skipped` : ''].filter(Boolean);
+    const left = [u.stale ? `${u.stale} left out: their relevant passages changed since they were marked` : '', u.unreadableLines ? `${u.unreadableLines} unreadable ${u.unreadableLines === 1 ? 'line' : 'lines'} skipped` : ''].filter(Boolean);
     lines.push(`your judgements: ${u.marks} ${u.marks === 1 ? 'mark' : 'marks'}, ${judgedCount(u.queries)} with a relevant result${left.length ? ` (${left.join('; ')})` : ''}`);
   }
   if (report.teacherCheck) {
