@@ -20,7 +20,7 @@ export function registerJudge(program: Command): void {
     .command('judge')
     .description('Mark search results relevant (or not) to a query; tuning evaluates on these judgements')
     .argument('[query]', 'the query the results were found for')
-    .argument('[passage-ids...]', 'ids of the passages to mark (`specialize search --json` shows them)')
+    .argument('[passage-ids...]', 'ids of the passages to mark (`specialize search` shows them)')
     .requiredOption('--store <dir>', 'index folder made by `specialize index`')
     .option('--not-relevant', 'mark the passages as not relevant (default: relevant)')
     .option('--list', 'list the recorded judgements instead')
@@ -40,7 +40,7 @@ export function registerJudge(program: Command): void {
         }
         const unknown = ids.filter((id) => !found.has(id));
         if (unknown.length > 0) {
-          throw new SpecializeError(`The index at ${flags.store} has no passage ${unknown.join(', ')}.`, 'Use the "id" of a result from `specialize search "<query>" --store <dir> --json`; ids change when a passage\'s text changes.', 'not-found');
+          throw new SpecializeError(`The index at ${flags.store} has no passage ${unknown.join(', ')}.`, 'Use the id of a result of `specialize search "<query>" --store <dir>`; ids change when a passage\'s text changes.', 'not-found');
         }
         const marks = [];
         for (const id of ids) marks.push(await recordJudgement(flags.store, { query, passageId: id, relevant: flags.notRelevant !== true, path: found.get(id)?.path ?? '' }));

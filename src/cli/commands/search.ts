@@ -62,7 +62,8 @@ export function formatResults(results: readonly SearchResult[]): string {
         .split('\n')
         .map((line) => `     ${line}`)
         .join('\n');
-      return `${String(index + 1).padStart(2)}. ${result.path}${lines}   [${scores}]\n${snippet}\n`;
+      // The id is what `specialize judge` takes to mark the result.
+      return `${String(index + 1).padStart(2)}. ${result.path}${lines}   [${scores}]   id ${result.id}\n${snippet}\n`;
     })
     .join('\n');
 }
