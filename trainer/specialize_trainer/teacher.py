@@ -77,10 +77,12 @@ class Scorer(Protocol):
     """Scores (query, passage) pairs.
 
     ``score`` returns raw scores of shape ``(n,)``, or ``(n, members)`` for an ensemble, whose members are
-    combined per file by :meth:`EnsembleScorer.combine` once every score of the file is known.
+    combined per file by :meth:`EnsembleScorer.combine` once every score of the file is known. ``given`` holds
+    per-pair scores that the input carries (BM25 from the index, see :class:`LexicalScorer`); scorers that
+    compute their own ignore it.
     """
 
-    def score(self, pairs: Sequence[Pair]) -> np.ndarray: ...
+    def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray: ...
 
 
 def _autocast(device: str) -> contextlib.AbstractContextManager:
@@ -111,7 +113,7 @@ class CrossEncoderScorer:
         self.query_prompt = query_prompt
         self.model = CrossEncoder(model, device=device)
 
-    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
+    def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray:
         import torch
 
         inputs = [(self.query_prompt + query, passage) for query, passage in pairs]
@@ -168,7 +170,7 @@ class BiEncoderScorer:
             )
         return embeddings.float().cpu().numpy()
 
-    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
+    def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray:
         # A query has many candidates and a passage is a candidate of many queries, and length-sorted batches
         # scatter both over many calls: embed each distinct text once and remember it (bounded).
         left = self._embed_cached([query for query, _ in pairs], self.query_prompt, self._query_cache)
@@ -244,11 +246,8 @@ class EnsembleScorer:
         self.weights = values / values.sum()
 
     def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray:
-        columns = [
-            member.score(pairs, given) if isinstance(member, LexicalScorer) else member.score(pairs)
-            for member in self.members
-        ]
-        return np.stack([np.asarray(column, dtype=np.float64) for column in columns], axis=1)
+        columns = [np.asarray(member.score(pairs, given), dtype=np.float64) for member in self.members]
+        return np.stack(columns, axis=1)
 
     @property
     def needs_lexical(self) -> bool:
@@ -388,11 +387,7 @@ def score_in_length_batches(
         if token is not None:
             token.raise_if_cancelled()
         batch = [pairs[i] for i in indices]
-        if isinstance(scorer, (LexicalScorer, EnsembleScorer)):
-            scores = scorer.score(batch, None if given is None else given[indices])
-        else:
-            scores = scorer.score(batch)
-        scores = np.asarray(scores, dtype=np.float64)
+        scores = np.asarray(scorer.score(batch, None if given is None else given[indices]), dtype=np.float64)
         if result is None:
             result = np.empty((len(pairs), *scores.shape[1:]), dtype=np.float64)
         result[indices] = scores
@@ -732,7 +727,7 @@ def _given_lexical(shard: Sequence[TeacherQuery]) -> np.ndarray:
 
 
 class _NoScorer:
-    def score(self, pairs: Sequence[Pair]) -> np.ndarray:
+    def score(self, pairs: Sequence[Pair], given: np.ndarray | None = None) -> np.ndarray:
         raise RuntimeError("every shard was resumed; nothing left to score")
 
 

@@ -97,12 +97,12 @@ class CountingLoader:
         outer = self
 
         class Counting:
-            def score(self, pairs):
+            def score(self, pairs, given=None):
                 outer.calls += 1
                 outer.pairs += len(pairs)
                 if outer.cancel_after is not None and outer.calls >= outer.cancel_after:
                     outer.token.cancel()
-                return scorer.score(pairs)
+                return scorer.score(pairs, given)
 
         return Counting()
 
@@ -134,7 +134,7 @@ def test_length_sorted_batches_are_by_length_and_order_is_restored():
     assert all(len(batch) == 4 for batch in batches[:-1]) and len(batches[-1]) == 3
 
     class Echo:
-        def score(self, batch):
+        def score(self, batch, given=None):
             return np.array([len(q) * 100 + len(p) for q, p in batch], dtype=float)
 
     done = []
