@@ -74,7 +74,10 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case 'result/judged':
       if (message.query === state.resultsQuery) {
-        save({ marks: { ...state.marks, [message.id]: message.relevant }, status: `Marked ${message.relevant ? 'relevant' : 'not relevant'}; ${message.judgedQueries} judged ${message.judgedQueries === 1 ? 'query' : 'queries'} will count when you tune.` });
+        const others = Object.entries(state.marks ?? {}).filter(([id]) => id !== message.id);
+        const marks = Object.fromEntries(message.relevant === null ? others : [...others, [message.id, message.relevant]]);
+        const what = message.relevant === null ? 'Mark withdrawn' : `Marked ${message.relevant ? 'relevant' : 'not relevant'}`;
+        save({ marks, status: `${what}; ${message.judgedQueries} judged ${message.judgedQueries === 1 ? 'query' : 'queries'} will count when you tune.` });
         render(state.results);
         setStatus(state.status);
       }
@@ -106,14 +109,13 @@ function openResult(target: HTMLElement): void {
   if (result) vscode.postMessage({ type: 'result/open', root: result.root, path: result.path, line: result.snippetLine ?? result.startLine });
 }
 
-/** Marks a result relevant or not for the query it was found for (a second click on the same mark is a no-op). */
+/** Marks a result relevant or not for the query it was found for; a click on the pressed mark withdraws it. */
 function judge(button: HTMLButtonElement): void {
   const item = button.closest<HTMLLIElement>('li.result');
   const result = item ? state.results[Number(item.dataset.index)] : undefined;
   if (!result || !state.resultsQuery) return;
   const relevant = button.dataset.relevant === 'true';
-  if (state.marks?.[result.id] === relevant) return;
-  vscode.postMessage({ type: 'result/judge', query: state.resultsQuery, id: result.id, path: result.path, relevant });
+  vscode.postMessage({ type: 'result/judge', query: state.resultsQuery, id: result.id, path: result.path, relevant: state.marks?.[result.id] === relevant ? null : relevant });
 }
 
 function judgeButton(result: SearchResult, relevant: boolean): HTMLButtonElement {
@@ -121,7 +123,7 @@ function judgeButton(result: SearchResult, relevant: boolean): HTMLButtonElement
   button.className = 'judge';
   button.dataset.relevant = String(relevant);
   button.textContent = relevant ? '✓' : '✗';
-  button.title = relevant ? 'Relevant to this query (tuning evaluates on your marks)' : 'Not relevant to this query';
+  button.title = `${relevant ? 'Relevant to this query (tuning evaluates on your marks)' : 'Not relevant to this query'}; click again to withdraw`;
   button.setAttribute('aria-label', `${relevant ? 'Relevant' : 'Not relevant'}: ${result.path}`);
   button.setAttribute('aria-pressed', String(state.marks?.[result.id] === relevant));
   return button;

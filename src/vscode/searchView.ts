@@ -85,7 +85,7 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
   }
 
   /** Records a relevance mark beside the index; the next tuning run evaluates on it. */
-  private async judge(query: string, id: string, resultPath: string, relevant: boolean): Promise<void> {
+  private async judge(query: string, id: string, resultPath: string, relevant: boolean | null): Promise<void> {
     const dir = storeDir(this.services.context);
     try {
       if (!dir) throw new SpecializeError('This window has no workspace storage to keep judgements in.', 'Open a folder or workspace.', 'invalid-input');

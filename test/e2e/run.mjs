@@ -607,11 +607,20 @@ async function main() {
       await mark.click({ timeout: 10_000 });
       await waitFor('the "Marked relevant" status', 10_000, async () => /Marked relevant; 1 judged query will count/.test(await frame.locator('#status').innerText({ timeout: 1_000 })));
       if ((await mark.getAttribute('aria-pressed')) !== 'true') throw new Error('the relevant mark does not show as pressed');
+      // A second result marked not relevant, then withdrawn with a second click on the pressed mark.
+      const unmark = frame.locator('li.result').nth(1).locator('button.judge[data-relevant="false"]');
+      await unmark.click({ timeout: 10_000 });
+      await waitFor('the "Marked not relevant" status', 10_000, async () => /Marked not relevant/.test(await frame.locator('#status').innerText({ timeout: 1_000 })));
+      await unmark.click({ timeout: 10_000 });
+      await waitFor('the "Mark withdrawn" status', 10_000, async () => /Mark withdrawn; 1 judged query will count/.test(await frame.locator('#status').innerText({ timeout: 1_000 })));
+      if ((await unmark.getAttribute('aria-pressed')) !== 'false') throw new Error('the withdrawn mark still shows as pressed');
       const file = findFiles(userDataDir, 'judgements.jsonl')[0];
       if (!file) throw new Error('no judgements.jsonl in the workspace storage');
       const marks = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-      if (marks.length !== 1 || marks[0].query !== QUERY || marks[0].path !== first.path || marks[0].relevant !== true) throw new Error(`unexpected judgements: ${JSON.stringify(marks)}`);
-      log(`  ${file.slice(userDataDir.length + 1)}: ${JSON.stringify(marks[0])}`);
+      const [kept, other, withdrawn] = marks;
+      const expected = marks.length === 3 && kept.query === QUERY && kept.path === first.path && kept.relevant === true && other.relevant === false && withdrawn.relevant === null && withdrawn.passageId === other.passageId;
+      if (!expected) throw new Error(`unexpected judgements: ${JSON.stringify(marks)}`);
+      log(`  ${file.slice(userDataDir.length + 1)}: ${JSON.stringify(kept)} (and a not-relevant mark, withdrawn)`);
     });
 
     await step(`open the first result (${first.path}) in an editor`, 20_000, async () => {

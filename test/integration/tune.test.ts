@@ -87,6 +87,13 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     if (!relevant || !other) throw new Error('the vaccine note and another note should both be among the results');
     expect(runCli(['judge', 'how does a vaccine protect against a virus', relevant.id, '--store', store]).code).toBe(0);
     expect(runCli(['judge', 'how does a vaccine protect against a virus', other.id, '--store', store, '--not-relevant']).code).toBe(0);
+    // A mark withdrawn with --clear leaves nothing behind.
+    const third = vaccine.find((result) => result.id !== relevant.id && result.id !== other.id);
+    if (!third) throw new Error('a third result should be among the results');
+    expect(runCli(['judge', 'how does a vaccine protect against a virus', third.id, '--store', store]).code).toBe(0);
+    const cleared = runCli(['judge', 'how does a vaccine protect against a virus', third.id, '--store', store, '--clear']);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/^cleared/);
     const dns = search('what maps host names to addresses').find((result) => result.path === 'note-07.md');
     if (!dns) throw new Error('the DNS note should be among the results');
     // Marked twice: the later mark wins.

@@ -26,6 +26,20 @@ describe('judgement log', () => {
     expect(fs.readFileSync(judgementsFile(dir), 'utf8').trim().split('\n')).toHaveLength(3);
   });
 
+  it('withdraws a mark with relevant: null, and takes a later mark again', async () => {
+    const dir = storeDir();
+    await recordJudgement(dir, { query: 'q', passageId: 'a', relevant: true });
+    await recordJudgement(dir, { query: 'q', passageId: 'b', relevant: false });
+    await recordJudgement(dir, { query: 'q', passageId: 'a', relevant: null });
+    expect(readJudgements(dir).marks.map((mark) => mark.passageId)).toEqual(['b']);
+    expect(judgedQueries(dir).queries).toEqual([]);
+    await recordJudgement(dir, { query: 'q', passageId: 'a', relevant: true });
+    expect(readJudgements(dir).marks.map((mark) => [mark.passageId, mark.relevant])).toEqual([
+      ['b', false],
+      ['a', true],
+    ]);
+  });
+
   it('groups marks by query and keeps only queries with a relevant passage', async () => {
     const dir = storeDir();
     await recordJudgement(dir, { query: 'q1', passageId: 'a', relevant: true });

@@ -7,6 +7,7 @@ import { printJson, runCommand } from '../run';
 interface JudgeFlags {
   store: string;
   notRelevant?: boolean;
+  clear?: boolean;
   list?: boolean;
   json?: boolean;
 }
@@ -23,6 +24,7 @@ export function registerJudge(program: Command): void {
     .argument('[passage-ids...]', 'ids of the passages to mark (`specialize search` shows them)')
     .requiredOption('--store <dir>', 'index folder made by `specialize index`')
     .option('--not-relevant', 'mark the passages as not relevant (default: relevant)')
+    .option('--clear', 'withdraw earlier marks of the passages for this query')
     .option('--list', 'list the recorded judgements instead')
     .option('--json', 'print JSON')
     .action(async (query: string | undefined, ids: string[], flags: JudgeFlags) => {
@@ -42,10 +44,12 @@ export function registerJudge(program: Command): void {
         if (unknown.length > 0) {
           throw new SpecializeError(`The index at ${flags.store} has no passage ${unknown.join(', ')}.`, 'Use the id of a result of `specialize search "<query>" --store <dir>`; ids change when a passage\'s text changes.', 'not-found');
         }
+        if (flags.clear && flags.notRelevant) throw new SpecializeError('--clear and --not-relevant contradict each other.', 'Pass one of them: --clear withdraws a mark, --not-relevant records one.', 'invalid-input');
+        const relevant = flags.clear ? null : flags.notRelevant !== true;
         const marks = [];
-        for (const id of ids) marks.push(await recordJudgement(flags.store, { query, passageId: id, relevant: flags.notRelevant !== true, path: found.get(id)?.path ?? '' }));
+        for (const id of ids) marks.push(await recordJudgement(flags.store, { query, passageId: id, relevant, path: found.get(id)?.path ?? '' }));
         if (flags.json) printJson({ recorded: marks });
-        else for (const mark of marks) process.stdout.write(`${mark.relevant ? 'relevant    ' : 'not relevant'}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
+        else for (const mark of marks) process.stdout.write(`${describeMark(mark.relevant)}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
       });
     });
 }
@@ -58,7 +62,11 @@ function list(flags: JudgeFlags): void {
     return;
   }
   if (marks.length === 0) process.stdout.write('No judgements yet. Mark results in the search view, or run `specialize judge "<query>" <passage-id>`.\n');
-  for (const mark of marks) process.stdout.write(`${mark.relevant ? 'relevant    ' : 'not relevant'}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
+  for (const mark of marks) process.stdout.write(`${describeMark(mark.relevant)}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
   if (marks.length > 0) process.stdout.write(`${marks.length} marks; ${usable} queries have a relevant result and count in tuning's evaluation.\n`);
   if (unreadableLines > 0) process.stderr.write(`note: ${unreadableLines} unreadable lines of the judgements file were skipped.\n`);
+}
+
+function describeMark(relevant: boolean | null): string {
+  return relevant === null ? 'cleared     ' : relevant ? 'relevant    ' : 'not relevant';
 }

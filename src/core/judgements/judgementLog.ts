@@ -23,6 +23,9 @@ export interface Judgement {
   at: string;
 }
 
+/** A line of the log: a mark, or (`relevant: null`) the withdrawal of one. */
+export type LoggedMark = Omit<Judgement, 'relevant'> & { relevant: boolean | null };
+
 /** One query with what the user said about its results. */
 export interface JudgedQuery {
   query: string;
@@ -48,15 +51,18 @@ export function normaliseQuery(query: string): string {
   return query.trim().replace(/\s+/g, ' ');
 }
 
-/** Appends one mark; a mark of the same query and passage made later replaces it when read. */
-export async function recordJudgement(storeDir: string, mark: Omit<Judgement, 'at'> & { at?: string }): Promise<Judgement> {
+/**
+ * Appends one mark; a mark of the same query and passage made later replaces it when read. A mark
+ * with `relevant: null` withdraws the earlier one (the log stays append-only).
+ */
+export async function recordJudgement(storeDir: string, mark: Omit<Judgement, 'at' | 'relevant'> & { relevant: boolean | null; at?: string }): Promise<LoggedMark> {
   const query = normaliseQuery(mark.query);
   if (!query) throw new SpecializeError('A judgement needs the query it was made for; the query is empty.', 'Search for something, then mark its results.', 'invalid-input');
   if (!mark.passageId.trim()) throw new SpecializeError('A judgement needs the id of the passage it marks; the id is empty.', 'Mark a search result (results carry their passage id).', 'invalid-input');
   if (!fs.existsSync(path.join(storeDir, 'store.json'))) {
     throw new SpecializeError(`There is no index at ${storeDir} to record judgements for.`, 'Index the workspace first, then search and mark results.', 'not-found');
   }
-  const judgement: Judgement = { query, passageId: mark.passageId, relevant: mark.relevant, ...(mark.path ? { path: mark.path } : {}), at: mark.at ?? new Date().toISOString() };
+  const judgement: LoggedMark = { query, passageId: mark.passageId, relevant: mark.relevant, ...(mark.path ? { path: mark.path } : {}), at: mark.at ?? new Date().toISOString() };
   await ensureDir(storeDir);
   // One short line per append: readers see whole earlier lines, and a torn last line is skipped.
   await fs.promises.appendFile(judgementsFile(storeDir), `${JSON.stringify(judgement)}\n`, 'utf8');
@@ -84,7 +90,7 @@ export function readJudgements(storeDir: string): { marks: Judgement[]; unreadab
     const key = `${mark.query}\u0000${mark.passageId}`;
     // Delete first so a re-marked result moves to its latest position but keeps one entry.
     latest.delete(key);
-    latest.set(key, mark);
+    if (mark.relevant !== null) latest.set(key, { ...mark, relevant: mark.relevant });
   }
   return { marks: [...latest.values()], unreadableLines };
 }
@@ -104,7 +110,7 @@ export function judgedQueries(storeDir: string): JudgementSummary {
   return { queries, marks: marks.length, unreadableLines };
 }
 
-function parseMark(line: string): Judgement | undefined {
+function parseMark(line: string): LoggedMark | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -113,7 +119,7 @@ function parseMark(line: string): Judgement | undefined {
   }
   if (value === null || typeof value !== 'object') return undefined;
   const row = value as Record<string, unknown>;
-  if (typeof row.query !== 'string' || typeof row.passageId !== 'string' || typeof row.relevant !== 'boolean') return undefined;
+  if (typeof row.query !== 'string' || typeof row.passageId !== 'string' || (typeof row.relevant !== 'boolean' && row.relevant !== null)) return undefined;
   const query = normaliseQuery(row.query);
   if (!query || !row.passageId) return undefined;
   return { query, passageId: row.passageId, relevant: row.relevant, ...(typeof row.path === 'string' ? { path: row.path } : {}), at: typeof row.at === 'string' ? row.at : '' };
