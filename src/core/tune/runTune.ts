@@ -385,7 +385,7 @@ function teacherCheck(run: RunDirectory, scores: ReadonlyMap<string, TeacherScor
   });
   const student = summarise(scoreAgainstSources(heldOut, studentRankings));
   const teacher = summarise(scoreAgainstSources(heldOut, teacherRankings));
-  // Queries judged after the teacher stage ran have no teacher scores; they wait for a fresh run.
+  // A run begun before the user-judged stage existed scored no judged queries; they count from its next fresh run.
   const judged = readUserJudged(run.path(USER_JUDGED_FILE)).filter((query) => scores.has(query.qid));
   if (judged.length === 0) return { queries: heldOut.length, student, teacher, better: teacher['ndcg@10'] > student['ndcg@10'] };
   const userJudged: UserJudgedCheck = {
