@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SpecializeError } from '../../core/errors';
-import { judgedQueries, readJudgements, recordJudgement } from '../../core/judgements/judgementLog';
+import { groupByQuery, readJudgements, recordJudgement, type LoggedMark } from '../../core/judgements/judgementLog';
 import { Store } from '../../core/store/store';
 import { printJson, runCommand } from '../run';
 
@@ -33,6 +33,7 @@ export function registerJudge(program: Command): void {
         if (!query?.trim() || ids.length === 0) {
           throw new SpecializeError('judge needs a query and at least one passage id.', 'Run `specialize judge "<query>" <passage-id>… --store <dir>`, or `--list` to see the judgements.', 'invalid-input');
         }
+        if (flags.clear && flags.notRelevant) throw new SpecializeError('--clear and --not-relevant contradict each other.', 'Pass one of them: --clear withdraws a mark, --not-relevant records one.', 'invalid-input');
         const store = await Store.open(flags.store);
         let found;
         try {
@@ -44,29 +45,29 @@ export function registerJudge(program: Command): void {
         if (unknown.length > 0) {
           throw new SpecializeError(`The index at ${flags.store} has no passage ${unknown.join(', ')}.`, 'Use the id of a result of `specialize search "<query>" --store <dir>`; ids change when a passage\'s text changes.', 'not-found');
         }
-        if (flags.clear && flags.notRelevant) throw new SpecializeError('--clear and --not-relevant contradict each other.', 'Pass one of them: --clear withdraws a mark, --not-relevant records one.', 'invalid-input');
         const relevant = flags.clear ? null : flags.notRelevant !== true;
         const marks = [];
         for (const id of ids) marks.push(await recordJudgement(flags.store, { query, passageId: id, relevant, path: found.get(id)?.path ?? '' }));
         if (flags.json) printJson({ recorded: marks });
-        else for (const mark of marks) process.stdout.write(`${describeMark(mark.relevant)}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
+        else for (const mark of marks) process.stdout.write(formatMark(mark));
       });
     });
 }
 
 function list(flags: JudgeFlags): void {
   const { marks, unreadableLines } = readJudgements(flags.store);
-  const usable = judgedQueries(flags.store).queries.length;
+  const usable = groupByQuery(marks).length;
   if (flags.json) {
     printJson({ marks, queriesWithRelevant: usable, unreadableLines });
     return;
   }
   if (marks.length === 0) process.stdout.write('No judgements yet. Mark results in the search view, or run `specialize judge "<query>" <passage-id>`.\n');
-  for (const mark of marks) process.stdout.write(`${describeMark(mark.relevant)}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`);
+  for (const mark of marks) process.stdout.write(formatMark(mark));
   if (marks.length > 0) process.stdout.write(`${marks.length} marks; ${usable} queries have a relevant result and count in tuning's evaluation.\n`);
   if (unreadableLines > 0) process.stderr.write(`note: ${unreadableLines} unreadable lines of the judgements file were skipped.\n`);
 }
 
-function describeMark(relevant: boolean | null): string {
-  return relevant === null ? 'cleared     ' : relevant ? 'relevant    ' : 'not relevant';
+function formatMark(mark: LoggedMark): string {
+  const what = mark.relevant === null ? 'cleared     ' : mark.relevant ? 'relevant    ' : 'not relevant';
+  return `${what}  ${mark.path ?? mark.passageId}  ← "${mark.query}"\n`;
 }

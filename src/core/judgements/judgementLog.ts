@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecializeError } from '../errors';
 import type { Judgements } from '../eval/metrics';
-import { ensureDir } from '../util/ensureDir';
 
 /**
  * The user's relevance judgements: which search results were (not) what they were looking for, as
@@ -63,7 +62,6 @@ export async function recordJudgement(storeDir: string, mark: Omit<Judgement, 'a
     throw new SpecializeError(`There is no index at ${storeDir} to record judgements for.`, 'Index the workspace first, then search and mark results.', 'not-found');
   }
   const judgement: LoggedMark = { query, passageId: mark.passageId, relevant: mark.relevant, ...(mark.path ? { path: mark.path } : {}), at: mark.at ?? new Date().toISOString() };
-  await ensureDir(storeDir);
   // One short line per append: readers see whole earlier lines, and a torn last line is skipped.
   await fs.promises.appendFile(judgementsFile(storeDir), `${JSON.stringify(judgement)}\n`, 'utf8');
   return judgement;
@@ -98,16 +96,18 @@ export function readJudgements(storeDir: string): { marks: Judgement[]; unreadab
 /** The judged queries of a store's log: grouped by query, keeping queries with a relevant result. */
 export function judgedQueries(storeDir: string): JudgementSummary {
   const { marks, unreadableLines } = readJudgements(storeDir);
+  return { queries: groupByQuery(marks), marks: marks.length, unreadableLines };
+}
+
+/** Marks grouped by query (passage id → gain), keeping only queries with a relevant result. */
+export function groupByQuery(marks: readonly Judgement[]): JudgedQuery[] {
   const byQuery = new Map<string, Map<string, number>>();
   for (const mark of marks) {
     const judgements = byQuery.get(mark.query) ?? new Map<string, number>();
     judgements.set(mark.passageId, mark.relevant ? 1 : 0);
     byQuery.set(mark.query, judgements);
   }
-  const queries = [...byQuery]
-    .filter(([, judgements]) => [...judgements.values()].some((gain) => gain > 0))
-    .map(([query, judgements]) => ({ query, judgements }));
-  return { queries, marks: marks.length, unreadableLines };
+  return [...byQuery].filter(([, judgements]) => [...judgements.values()].some((gain) => gain > 0)).map(([query, judgements]) => ({ query, judgements }));
 }
 
 function parseMark(line: string): LoggedMark | undefined {

@@ -409,16 +409,18 @@ function teacherCheck(run: RunDirectory, scores: ReadonlyMap<string, TeacherScor
 async function evaluate(run: RunDirectory, options: TuneOptions, baseVersion: string, tunedVersion: string, expected: number): Promise<Comparison> {
   const heldOut = readJsonLines<HeldOutQuery & { ranked: string[] }>(run.path('heldout.jsonl'));
   if (heldOut.length !== expected) throw new SpecializeError(`${run.path('heldout.jsonl')} has ${heldOut.length} queries, expected ${expected}.`, 'Start over with --fresh.', 'store-invalid');
-  const tunedRankings = await withEmbedder(tunedVersion, options, (embedder, store) => rankAll(store, embedder, heldOut.map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
-  const base = scoreAgainstSources(heldOut, heldOut.map((query) => query.ranked));
-  const tuned = scoreAgainstSources(heldOut, tunedRankings);
-  const comparison: Comparison = { queries: heldOut.length, base: summarise(base), tuned: summarise(tuned), ndcgDifference: pairedBootstrap(ndcgs(base), ndcgs(tuned)) };
   const judged = readUserJudged(run.path(USER_JUDGED_FILE));
+  // One pass of the tuned model over both query sets: loading it is the expensive part.
+  const rankings = await withEmbedder(tunedVersion, options, (embedder, store) => rankAll(store, embedder, [...heldOut, ...judged].map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+  const comparison: Comparison = compare(
+    scoreAgainstSources(heldOut, heldOut.map((query) => query.ranked)),
+    scoreAgainstSources(heldOut, rankings.slice(0, heldOut.length)),
+  );
   if (judged.length > 0) {
-    const judgedRankings = await withEmbedder(tunedVersion, options, (embedder, store) => rankAll(store, embedder, judged.map((q) => q.query), EVAL_DEPTH, { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
-    const judgedBase = scoreAgainstJudgements(judged, judged.map((query) => query.ranked));
-    const judgedTuned = scoreAgainstJudgements(judged, judgedRankings);
-    comparison.userJudged = { queries: judged.length, base: summarise(judgedBase), tuned: summarise(judgedTuned), ndcgDifference: pairedBootstrap(ndcgs(judgedBase), ndcgs(judgedTuned)) };
+    comparison.userJudged = compare(
+      scoreAgainstJudgements(judged, judged.map((query) => query.ranked)),
+      scoreAgainstJudgements(judged, rankings.slice(heldOut.length)),
+    );
   }
   const store = await Store.open(options.storeDir);
   try {
@@ -429,6 +431,11 @@ async function evaluate(run: RunDirectory, options: TuneOptions, baseVersion: st
     store.close();
   }
   return comparison;
+}
+
+/** Base against tuned on one query set: the summaries and the paired bootstrap of the nDCG@10 difference. */
+function compare(base: readonly PerQueryMetrics[], tuned: readonly PerQueryMetrics[]): Comparison {
+  return { queries: base.length, base: summarise(base), tuned: summarise(tuned), ndcgDifference: pairedBootstrap(ndcgs(base), ndcgs(tuned)) };
 }
 
 function ndcgs(perQuery: readonly PerQueryMetrics[]): number[] {
