@@ -149,17 +149,36 @@ def join() -> DataParallel:
     _die_with_launcher()
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    if torch.cuda.is_available():
-        torch.cuda.set_device(local_rank)
-        device, backend = torch.device("cuda", local_rank), "nccl"
-    else:
-        device, backend = torch.device("cpu"), "gloo"
+    local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", world_size))
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    device = rank_device(local_rank, local_world_size, gpus)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
     # The default group carries only commands to idle workers (long timeout); training uses step_group.
     dist.init_process_group(backend=backend, timeout=_COMMAND_TIMEOUT)
     step_group = dist.new_group(backend=backend, timeout=_STEP_TIMEOUT)
     _WORLD = DataParallel(rank, world_size, local_rank, device, step_group)
     logger.info("rank %d of %d on %s (%s)", rank, world_size, device, backend)
     return _WORLD
+
+
+def rank_device(local_rank: int, local_world_size: int, gpus: int) -> torch.device:
+    """A rank's device: its own GPU (``LOCAL_RANK``) when the machine has one per rank, the CPU when it has none.
+
+    Raises:
+        SystemExit: with the fix, when the machine has GPUs but fewer than the ranks torchrun started on it
+            (CUDA would only say "invalid device ordinal" for the rank without one).
+    """
+    if gpus == 0:
+        return torch.device("cpu")
+    if local_world_size > gpus:
+        raise SystemExit(
+            f"torchrun started {local_world_size} trainer ranks on this machine, which has {gpus} CUDA GPU"
+            f"{'' if gpus == 1 else 's'}: each rank needs its own. Start it with --nproc_per_node {gpus}, or hide "
+            "the GPUs (CUDA_VISIBLE_DEVICES=) to train on CPU ranks."
+        )
+    return torch.device("cuda", local_rank)
 
 
 def _die_with_launcher() -> None:

@@ -23,8 +23,12 @@ class ServerProcess:
     Messages taken by :meth:`next_message` / :meth:`wait_for` are also kept in ``seen``.
     """
 
-    def __init__(self, launcher: list[str] | None = None, stderr_path: Path | None = None) -> None:
-        env = {**os.environ, "PYTHONPATH": str(TRAINER_DIR), "PYTHONUNBUFFERED": "1"}
+    def __init__(
+        self, launcher: list[str] | None = None, stderr_path: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        # The trainer first, then whatever the test run's own path holds (packages installed with --target).
+        python_path = os.pathsep.join(filter(None, [str(TRAINER_DIR), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": python_path, "PYTHONUNBUFFERED": "1", **(env or {})}
         if stderr_path is None:
             handle, name = tempfile.mkstemp(prefix="trainer-", suffix=".stderr")
             os.close(handle)

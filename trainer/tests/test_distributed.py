@@ -2,9 +2,12 @@
 
 import sys
 
+import pytest
 import torch
 from server_process import ServerProcess
 from test_training import params, write_run
+
+from specialize_trainer.distributed import rank_device
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
@@ -38,7 +41,9 @@ def test_two_ranks_train_the_same_model_as_one_process(tmp_path, tiny_model_dir)
     runs = {}
     for name, launcher in (("single", None), ("torchrun", TORCHRUN)):
         run_dir = write_run(tmp_path / name, n_train=22, n_dev=5)
-        server = ServerProcess(launcher)
+        # CPU ranks on gloo on any machine: with GPUs visible the ranks would take them (and the single
+        # process trains on the CPU, as params says), so the two sides would not be the same computation.
+        server = ServerProcess(launcher, env={"CUDA_VISIBLE_DEVICES": ""})
         try:
             response, progress = train_through_server(server, params(run_dir, tiny_model_dir, **settings))
             assert "result" in response, response
@@ -67,3 +72,16 @@ def test_two_ranks_train_the_same_model_as_one_process(tmp_path, tiny_model_dir)
     # Only rank 0 writes: one checkpoint folder, no leftovers from rank 1.
     checkpoints = tmp_path / "torchrun" / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["best.pt", "last"]
+
+
+def test_each_rank_takes_its_own_gpu_or_the_cpu_when_there_is_none():
+    assert rank_device(0, 2, gpus=0) == torch.device("cpu")
+    assert rank_device(1, 2, gpus=2) == torch.device("cuda", 1)
+    assert rank_device(0, 1, gpus=4) == torch.device("cuda", 0)
+
+
+def test_more_ranks_than_gpus_stops_with_the_fix():
+    with pytest.raises(
+        SystemExit, match=r"started 2 trainer ranks on this machine, which has 1 CUDA GPU: .*--nproc_per_node 1"
+    ):
+        rank_device(1, 2, gpus=1)
