@@ -20,12 +20,14 @@ export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PAR
 PY=${PYTHON:-python3}
 # DEVICE=cpu QUICK=1 tries the script itself on a machine without a GPU, with tiny sizes.
 DEVICE=${DEVICE:-cuda}
-if [ "${QUICK:-0}" = 1 ]; then Q=8 DEV=4 C=4 B=4 M=2 M2=4 S=2 P=32; else Q=200 DEV=8 C=20 B=64 M=16 M2=64 S=8 P=1024; fi
+if [ "${QUICK:-0}" = 1 ]; then Q=8 DEV=4 C=4 B=4 M=2 M2=4 S=2 P=32; else Q=200 DEV=8 C=20 B=64 M=16 M2=64 S=8 P=256; fi
 MODELS=$(mktemp -d)
 
 step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.log, say how it ended
   local name=$1 limit=$2
   shift 2
+  # ONLY="name …" runs just those steps (a rerun on what little device time is left).
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
   local begin=$SECONDS
   echo "=== $name (limit ${limit}s)"
   timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
@@ -42,20 +44,20 @@ step random-models 60 bash -c "$PY bench/random_model.py $CARRY/arch/minilm $MOD
 
 # The student (all-MiniLM-L6-v2's architecture) as teacher and in training, at the full budget's micro-batch 16.
 step student-throughput 150 "$PY" bench/trainer_throughput.py --device "$DEVICE" --model "$MODELS/minilm" \
-  --datasets "$CARRY/datasets" --queries $Q --dev-queries $DEV --candidates $C --teacher-batch 256 --teacher-reps 3 \
+  --datasets "$CARRY/datasets" --queries $Q --dev-queries $DEV --candidates $C --teacher-batch 256 --teacher-reps 2 \
   --batch-size $B --micro-batch $M --steps $S --json "$OUT/student.json"
-
-# A packaged teacher member's architecture (bge-small-en-v1.5): torch on the GPU against onnxruntime.
-step teacher-member 120 "$PY" bench/teacher_device.py --model "$MODELS/bge" \
-  --corpus "$CARRY/datasets/cranfield/corpus.jsonl" --passages $P --batch 128 --device "$DEVICE" --reps 3 \
-  --json "$OUT/teacher_member.json"
-
-# The trainer's tests with CUDA visible: every test that asks for the device 'auto' runs on the GPU.
-step pytest 150 bash -c "cd trainer && PYTHONPATH=.\${PYTHONPATH:+:\$PYTHONPATH} $PY -m pytest -q -p no:cacheprovider -m 'not slow'"
 
 # Headroom: the same training at micro-batch 64 (the batch, and so the result, is the same; only memory and speed change).
 step student-micro64 90 "$PY" bench/trainer_throughput.py --device "$DEVICE" --model "$MODELS/minilm" \
   --datasets "$CARRY/datasets" --queries $Q --dev-queries $DEV --candidates $C --teacher-batch 256 --teacher-reps 1 \
   --batch-size $B --micro-batch $M2 --steps $S
+
+# A packaged teacher member's architecture (bge-small-en-v1.5): torch on the GPU against onnxruntime.
+step teacher-member 120 "$PY" bench/teacher_device.py --model "$MODELS/bge" \
+  --corpus "$CARRY/datasets/cranfield/corpus.jsonl" --passages $P --batch 128 --device "$DEVICE" --reps 2 \
+  --json "$OUT/teacher_member.json"
+
+# The trainer's tests with CUDA visible: every test that asks for the device 'auto' runs on the GPU.
+step pytest 150 bash -c "cd trainer && PYTHONPATH=.\${PYTHONPATH:+:\$PYTHONPATH} $PY -m pytest -q -p no:cacheprovider -m 'not slow'"
 
 rm -rf "$MODELS"

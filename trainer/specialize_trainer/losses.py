@@ -358,6 +358,7 @@ def grad_cache_backward(
     query_chunk_size: int = 16,
     passage_chunk_size: int = 320,
     gather: Gather | None = None,
+    length: Callable[[Any], int] | None = None,
 ) -> Tensor | LossTerms:
     """Back-propagate a whole-batch loss through an encoder in micro-batches (GradCache).
 
@@ -386,30 +387,66 @@ def grad_cache_backward(
         gather: in data-parallel training, ``queries`` and ``passages`` are this rank's share; step 2 runs
             on every rank's embeddings and step 3 back-propagates this rank's rows of the gradient. The
             caller then sums parameter gradients across ranks.
+        length: when given, each side's items are chunked in order of this key (e.g. ``len`` of a text), so a
+            micro-batch holds items of similar length and pads less; the embeddings and gradients still follow
+            the input order, and the gradient is the same.
 
     Returns:
         The loss (or :class:`LossTerms`) detached from the graph.
     """
     encode_passage = encode_passage or encode_query
-    query_chunks = _chunks(queries, query_chunk_size)
-    passage_chunks = _chunks(passages, passage_chunk_size)
-    query_cache, query_states = _encode_without_grad(encode_query, query_chunks)
-    passage_cache, passage_states = _encode_without_grad(encode_passage, passage_chunks)
+    query_plan = _ChunkPlan(queries, query_chunk_size, length)
+    passage_plan = _ChunkPlan(passages, passage_chunk_size, length)
+    query_cache, query_states = _encode_without_grad(encode_query, query_plan.chunks)
+    passage_cache, passage_states = _encode_without_grad(encode_passage, passage_plan.chunks)
     if gather is None:
-        query_leaf = torch.cat(query_cache).requires_grad_()
-        passage_leaf = torch.cat(passage_cache).requires_grad_()
+        query_leaf = query_plan.in_input_order(torch.cat(query_cache)).requires_grad_()
+        passage_leaf = passage_plan.in_input_order(torch.cat(passage_cache)).requires_grad_()
     else:
-        query_leaf = gather.queries(concat_rows(query_cache, gather.dim)).requires_grad_()
-        passage_leaf = gather.passages(concat_rows(passage_cache, gather.dim)).requires_grad_()
+        query_leaf = gather.queries(query_plan.in_input_order(concat_rows(query_cache, gather.dim))).requires_grad_()
+        passage_leaf = gather.passages(
+            passage_plan.in_input_order(concat_rows(passage_cache, gather.dim))
+        ).requires_grad_()
     result = loss_fn(query_leaf, passage_leaf)
     loss = result.total if isinstance(result, LossTerms) else result
     query_grad, passage_grad = torch.autograd.grad(loss, [query_leaf, passage_leaf], allow_unused=True)
     if gather is not None:
         query_grad = _own_rows(query_grad, gather.query_offset, len(queries))
         passage_grad = _own_rows(passage_grad, gather.passage_offset, len(passages))
-    _backward_chunks(encode_query, query_chunks, query_states, query_grad, len(queries))
-    _backward_chunks(encode_passage, passage_chunks, passage_states, passage_grad, len(passages))
+    _backward_chunks(
+        encode_query, query_plan.chunks, query_states, query_plan.in_chunk_order(query_grad), len(queries)
+    )
+    _backward_chunks(
+        encode_passage, passage_plan.chunks, passage_states, passage_plan.in_chunk_order(passage_grad), len(passages)
+    )
     return result.detach()
+
+
+class _ChunkPlan:
+    """Micro-batches of ``items``, in input order or (with ``length``) by length, and the way back to input order."""
+
+    def __init__(self, items: Sequence[Any], size: int, length: Callable[[Any], int] | None) -> None:
+        order = sorted(range(len(items)), key=lambda i: length(items[i])) if length is not None else []
+        self.sorted = order != sorted(order)
+        self.order = torch.tensor(order, dtype=torch.long)
+        # Unsorted, the chunks are slices of the input itself (a tensor stays a tensor).
+        self.chunks = (
+            [[items[i] for i in indices] for indices in _chunks(order, size)] if self.sorted else _chunks(items, size)
+        )
+
+    def in_input_order(self, rows: Tensor) -> Tensor:
+        """Rows in chunk order (the concatenated embeddings) put back in input order."""
+        if not self.sorted:
+            return rows
+        restored = torch.empty_like(rows)
+        restored[self.order.to(rows.device)] = rows
+        return restored
+
+    def in_chunk_order(self, rows: Tensor | None) -> Tensor | None:
+        """Rows in input order (the gradient) arranged like the chunks."""
+        if rows is None or not self.sorted:
+            return rows
+        return rows[self.order.to(rows.device)]
 
 
 def concat_rows(parts: list[Tensor], dim: int) -> Tensor:

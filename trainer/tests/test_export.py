@@ -146,3 +146,18 @@ def test_an_onnx_only_folder_scores_like_the_pytorch_model_as_a_teacher(run_dir,
     onnx_scores = scorer.score(pairs)
     torch_scores = BiEncoderScorer(str(tiny_model_dir), "cpu").score(pairs)
     np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-5)
+
+
+def test_an_onnx_teacher_asked_for_cuda_without_the_provider_warns_and_runs_on_the_cpu(run_dir, caplog):
+    import onnxruntime as ort
+
+    from specialize_trainer.onnx_bi_encoder import OnnxEncoder
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider; the warning is for the CPU-only build")
+    model_export({"run_dir": str(run_dir), "int8": False}, Ctx())
+    with caplog.at_level("WARNING", logger="specialize_trainer.onnx_bi_encoder"):
+        encoder = OnnxEncoder(run_dir / "export", "cuda")
+    assert encoder.session.get_providers() == ["CPUExecutionProvider"]
+    assert "onnxruntime has no CUDA provider" in caplog.text and "install onnxruntime-gpu" in caplog.text
+    assert encoder.encode(["a passage"]).shape[0] == 1

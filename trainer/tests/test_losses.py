@@ -311,6 +311,36 @@ def test_grad_cache_equals_full_batch_backward(mode):
     assert any(g.abs().sum() > 0 for g in expected)
 
 
+def test_grad_cache_chunked_by_length_gives_the_same_loss_and_gradient():
+    queries, passages, doc_ids, candidates, teacher = _grad_cache_batch()
+
+    def loss_fn(query_emb, passage_emb):
+        return combined_loss(query_emb, passage_emb, candidates, teacher, doc_ids)
+
+    model = _BagEncoder()
+    loss_fn(model.encode_query(queries), model.encode_passage(passages)).total.backward()
+    expected = _grads(model)
+
+    seen = []
+
+    def encode_passage(chunk):
+        seen.append([tokens[0] for tokens in chunk])
+        return model.encode_passage(chunk)
+
+    model.zero_grad()
+    # Any key will do; the first token id stands in for a text's length.
+    cached = grad_cache_backward(
+        queries, passages, model.encode_query, loss_fn, encode_passage, 4, 5, length=lambda tokens: tokens[0]
+    )
+    keys = [key for chunk in seen[: len(seen) // 2] for key in chunk]
+    assert keys == sorted(keys) and keys != [tokens[0] for tokens in passages]  # really reordered
+    assert seen[: len(seen) // 2] == seen[len(seen) // 2 :]  # the grad pass re-encodes the same chunks
+    direct = loss_fn(model.encode_query(queries), model.encode_passage(passages))
+    assert cached.total.item() == pytest.approx(direct.total.item(), rel=1e-12)
+    for got, want in zip(_grads(model), expected):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
 def test_grad_cache_replays_dropout_masks():
     queries, passages, doc_ids, candidates, teacher = _grad_cache_batch()
     model = _BagEncoder(dropout=0.5).train()
