@@ -103,7 +103,8 @@ class TrainConfig:
     checkpoints: str = CHECKPOINTS_DIR
     mode: str = COMBINED
     batch_size: int = 4096
-    micro_batch: int = 16
+    # None: chosen for the device (see default_micro_batch).
+    micro_batch: int | None = None
     lr: float = 2e-4
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
@@ -178,8 +179,10 @@ def parse_params(params: dict[str, Any]) -> TrainConfig:
         raise InvalidParams(f"mode must be {COMBINED!r} or {INFONCE!r}, got {config.mode!r}")
     if config.device not in ("auto", "cpu", "cuda"):
         raise InvalidParams(f"device must be 'auto', 'cpu' or 'cuda', got {config.device!r}")
-    for name in ("batch_size", "micro_batch", "epochs", "checkpoint_every", "passage_max_tokens"):
+    for name in ("batch_size", "epochs", "checkpoint_every", "passage_max_tokens"):
         _check_int(name, getattr(config, name), 1)
+    if config.micro_batch is not None:
+        _check_int("micro_batch", config.micro_batch, 1)
     _check_int("patience", config.patience, 1)
     _check_int("seed", config.seed, 0)
     if config.max_steps is not None:
@@ -191,6 +194,21 @@ def parse_params(params: dict[str, Any]) -> TrainConfig:
     if config.denoise_ratio is not None:
         _check_number("denoise_ratio", config.denoise_ratio, positive=False)
     return config
+
+
+# The method's micro-batch, and the one a single process starts with on a GPU. On an H100 (MiniLM-L6, 20
+# candidates of up to 256 tokens) 64 trained 2.5x faster than 16 (46 against 19 queries/s) in 33 GB; a
+# smaller GPU runs out of memory on the first step and halves it until it fits (GradCache: same model).
+METHOD_MICRO_BATCH = 16
+GPU_MICRO_BATCH = 64
+
+
+def default_micro_batch(device: torch.device, distributed_run: bool) -> int:
+    """Queries per forward pass when the request names none: more on a GPU, where a pass of 16 leaves it idle.
+
+    Under torchrun a rank cannot halve its micro-batch alone on out-of-memory, so ranks keep the method's 16.
+    """
+    return GPU_MICRO_BATCH if device.type == "cuda" and not distributed_run else METHOD_MICRO_BATCH
 
 
 def warmup_steps_for(steps_per_epoch: int) -> int:
@@ -356,7 +374,7 @@ class _Trainer:
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.embedding_dim = int(dimension())
         # Halved on out-of-memory (single process only); the largest size that completed a pass is reported.
-        self.micro_batch = config.micro_batch
+        self.micro_batch = config.micro_batch or default_micro_batch(self.device, self.world is not None)
         self.largest_fit: int | None = None
         self.inject_oom_above = _injected_oom_limit()
         conventions = read_conventions(self.model)

@@ -325,3 +325,19 @@ def test_a_checkpoint_from_another_version_is_refused_and_kept(tmp_path, tiny_mo
     assert f"format {training.CHECKPOINT_FORMAT + 1}" in info.value.message
     assert "Delete" in info.value.data["fix"]
     assert json.loads(meta_path.read_text()) == meta
+
+
+def test_the_micro_batch_left_to_the_trainer_is_larger_on_a_gpu_for_one_process():
+    from specialize_trainer.training import default_micro_batch
+
+    assert default_micro_batch(torch.device("cpu"), distributed_run=False) == 16
+    assert default_micro_batch(torch.device("cuda", 0), distributed_run=False) == 64
+    # A rank cannot halve alone on out-of-memory, so torchrun ranks keep the method's 16.
+    assert default_micro_batch(torch.device("cuda", 1), distributed_run=True) == 16
+
+
+def test_a_run_without_micro_batch_uses_the_devices_default(tmp_path, tiny_model_dir):
+    run_dir = write_run(tmp_path / "run", n_train=8, n_dev=2)
+    settings = {k: v for k, v in params(run_dir, tiny_model_dir, epochs=1).items() if k != "micro_batch"}
+    result = train_run(settings, FakeContext())
+    assert result["micro_batch"] == 16  # the CPU's

@@ -124,7 +124,7 @@ export interface TrainRunParams extends RunDirParams {
   mode?: 'combined' | 'infonce';
   /** Queries per optimiser step (default 4096). */
   batch_size?: number;
-  /** Queries per forward pass inside a step (default 16). */
+  /** Queries per forward pass inside a step (default: 64 for one process on a GPU, else the method's 16; GradCache makes it a matter of speed and memory, not of the result). */
   micro_batch?: number;
   lr?: number;
   weight_decay?: number;

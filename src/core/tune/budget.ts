@@ -17,7 +17,6 @@ export interface Budget {
   perType: number;
   /** The largest training batch (queries per optimiser step); small runs use less, see `batchSizeFor`. */
   maxBatchSize: number;
-  microBatch: number;
   epochs: number;
   patience: number;
   /** Candidates per training query (the method: 20; the source plus the teacher's hardest negatives). */
@@ -32,8 +31,8 @@ export const BUDGETS: Record<BudgetName, Budget> = {
   // On two CPU cores one training step of 8 queries x 20 candidates x 256 tokens takes ~25 s, so the
   // small budget trains on lists of 8 (~2.5x cheaper) and writes queries for 100 passages (a few
   // minutes with the embedded LLM); it is a quick look, the full budget is the method.
-  small: { name: 'small', maxPassages: 100, holdOut: 30, perType: 1, maxBatchSize: 64, microBatch: 16, epochs: 4, patience: 2, candidates: 8, passageMaxTokens: 256 },
-  full: { name: 'full', maxPassages: DEFAULT_MAX_PASSAGES, holdOut: 100, perType: 1, maxBatchSize: 4096, microBatch: 16, epochs: 30, patience: 2, candidates: 20, passageMaxTokens: 512 },
+  small: { name: 'small', maxPassages: 100, holdOut: 30, perType: 1, maxBatchSize: 64, epochs: 4, patience: 2, candidates: 8, passageMaxTokens: 256 },
+  full: { name: 'full', maxPassages: DEFAULT_MAX_PASSAGES, holdOut: 100, perType: 1, maxBatchSize: 4096, epochs: 30, patience: 2, candidates: 20, passageMaxTokens: 512 },
 };
 
 export function budgetNamed(name: string): Budget {

@@ -261,7 +261,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       const client = await trainerClient();
       return (await client.request(
         TrainRunRequest,
-        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, lr: learningRateFor(data.batchSize), micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
+        { run_dir: run.dir, student: studentModel.dir, output: 'student', mode: options.mode ?? 'combined', passage_max_tokens: options.budget.passageMaxTokens, batch_size: data.batchSize, lr: learningRateFor(data.batchSize), epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' },
         signal,
       )) as TrainRunResult;
     });
@@ -279,7 +279,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     if (options.compareInfonce) {
       await stage('train-infonce', async () => {
         const client = await trainerClient();
-        const params = { run_dir: run.dir, student: studentModel.dir, output: 'student-infonce', checkpoints: 'checkpoints-infonce', mode: 'infonce' as const, passage_max_tokens: options.budget.passageMaxTokens, lr: learningRateFor(data.batchSize), batch_size: data.batchSize, micro_batch: options.budget.microBatch, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' };
+        const params = { run_dir: run.dir, student: studentModel.dir, output: 'student-infonce', checkpoints: 'checkpoints-infonce', mode: 'infonce' as const, passage_max_tokens: options.budget.passageMaxTokens, lr: learningRateFor(data.batchSize), batch_size: data.batchSize, epochs: options.budget.epochs, patience: options.budget.patience, device: options.device ?? 'auto' };
         return (await client.request(TrainRunRequest, params, signal)) as TrainRunResult;
       });
       const exportedInfonce = await stage('export-infonce', async () => {
