@@ -42,7 +42,7 @@ step environment 30 bash -c "nvidia-smi -L; nvidia-smi --query-gpu=name,driver_v
 
 step random-models 60 bash -c "$PY bench/random_model.py $CARRY/arch/minilm $MODELS/minilm && $PY bench/random_model.py $CARRY/arch/bge $MODELS/bge"
 
-# The student (all-MiniLM-L6-v2's architecture) as teacher and in training, at the full budget's micro-batch 16.
+# The student (all-MiniLM-L6-v2's architecture) as teacher and in training, at the method's micro-batch 16.
 step student-throughput 150 "$PY" bench/trainer_throughput.py --device "$DEVICE" --model "$MODELS/minilm" \
   --datasets "$CARRY/datasets" --queries $Q --dev-queries $DEV --candidates $C --teacher-batch 256 --teacher-reps 2 \
   --batch-size $B --micro-batch $M --steps $S --json "$OUT/student.json"
