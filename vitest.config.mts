@@ -10,5 +10,6 @@ export default defineConfig({
     fileParallelism: false,
     pool: 'forks',
     globalSetup: ['test/globalSetup.ts'],
+    setupFiles: ['test/helpers/removeTempDirs.ts'],
   },
 });

@@ -40,6 +40,13 @@ fi
 venv_stamp=.venv/.specialize-setup
 venv_want=$(fingerprint trainer/requirements.txt trainer/constraints.txt)
 if [ "$(cat "$venv_stamp" 2>/dev/null)" != "$venv_want" ]; then
+  # Installed, the environment is about 6 GB (PyPI's torch brings its CUDA libraries); pip needs more
+  # while it unpacks. Say so before pip fails half-way with "No space left on device".
+  free_gb=$(df -Pk .venv | awk 'NR == 2 { print int($4 / 1048576) }')
+  if [ ! -f "$venv_stamp" ] && [ "$free_gb" -lt 7 ]; then
+    say "only ${free_gb} GB is free on the disk that holds $(pwd)/.venv; the Python environment needs about 7 GB while it installs (6 GB after). Free space there and run this again."
+    exit 1
+  fi
   say "installing Python packages (torch, transformers, sentence-transformers, onnx; a few minutes the first time)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r trainer/requirements.txt -c trainer/constraints.txt
   echo "$venv_want" > "$venv_stamp"

@@ -393,6 +393,7 @@ async function main() {
   fs.mkdirSync(extensionsDir);
   fs.mkdirSync(path.join(xdg, 'config'), { recursive: true });
   fs.mkdirSync(path.join(xdg, 'data'), { recursive: true });
+  fs.mkdirSync(path.join(xdg, 'run'), { mode: 0o700 });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({
     'security.workspace.trust.enabled': false,
     'workbench.startupEditor': 'none',
@@ -440,6 +441,8 @@ async function main() {
     // code-server keeps state under XDG data/config dirs; keep it out of the user's home.
     XDG_CONFIG_HOME: path.join(xdg, 'config'),
     XDG_DATA_HOME: path.join(xdg, 'data'),
+    // VS Code puts its IPC sockets there (else in /tmp, where each run left a few behind).
+    XDG_RUNTIME_DIR: path.join(xdg, 'run'),
   };
   let serverExit;
   await step('start code-server', 30_000, async () => {

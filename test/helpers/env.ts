@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { inject } from 'vitest';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cacheDir = path.join(repoRoot, 'test', '.cache');
@@ -16,11 +16,21 @@ export const sharedDatasets =
     (dir): dir is string => dir !== undefined && fs.existsSync(path.join(dir, 'med')),
   ) ?? path.resolve(repoRoot, '..', 'shared', 'datasets');
 
-/** A fresh temporary folder, removed when the process exits. */
+const createdTempDirs: string[] = [];
+
+/**
+ * A fresh temporary folder under the run's root (see globalSetup). It is removed after its test
+ * file (`removeTempDirs`, a setup file's afterAll), so the disk holds one file's folders at a time.
+ */
 export function tempDir(prefix = 'specialize-test-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = fs.mkdtempSync(path.join(inject('tempRoot'), prefix));
+  createdTempDirs.push(dir);
   return dir;
+}
+
+/** Removes the folders `tempDir` made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of createdTempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs a trainer module in the project's Python environment and returns stdout. */

@@ -173,6 +173,9 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     // Promotion needs the held-out gain's interval above zero and no average loss on the user's judgements.
     expect(report.promoted).toBe((gain?.meanDifference ?? 0) > 0 && (gain?.low ?? 0) > 0 && (judged?.ndcgDifference.meanDifference ?? -1) >= 0);
     for (const stage of TUNE_STAGES) expect(fs.existsSync(path.join(report.runDir, 'stages', `${stage}.json`))).toBe(true);
+    // The disk-full run above left a resumable checkpoint; the finished training no longer needs it.
+    expect(fs.existsSync(path.join(report.runDir, 'checkpoints'))).toBe(false);
+    expect(fs.existsSync(path.join(report.runDir, 'student', 'model.safetensors'))).toBe(true);
 
     const listed = runCli(['models', 'list', '--store', store, '--json']);
     expect(listed.code, listed.stderr).toBe(0);

@@ -29,6 +29,8 @@ class ServerProcess:
         # The trainer first, then whatever the test run's own path holds (packages installed with --target).
         python_path = os.pathsep.join(filter(None, [str(TRAINER_DIR), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": python_path, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # A stderr file made here is removed by close(); one the test names is the test's to keep.
+        self._owns_stderr = stderr_path is None
         if stderr_path is None:
             handle, name = tempfile.mkstemp(prefix="trainer-", suffix=".stderr")
             os.close(handle)
@@ -103,3 +105,5 @@ class ServerProcess:
         self._reader.join(30)  # it ends at the end of stdout, before the stream is closed under it
         self.process.stdin.close()
         self.process.stdout.close()
+        if self._owns_stderr:
+            self.stderr_path.unlink(missing_ok=True)

@@ -24,7 +24,7 @@ export function writeTree(root: string, entries: Record<string, TreeEntry>): str
 
 let base: string | undefined;
 
-/** A fresh folder with these entries (all under one temporary folder, removed at exit). */
+/** A fresh folder with these entries (all under one temporary folder, removed after the test file). */
 export function fixture(entries: Record<string, TreeEntry>): string {
   base ??= tempDir('specialize-scan-');
   return writeTree(fs.mkdtempSync(path.join(base, 'tree-')), entries);
