@@ -193,7 +193,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect((JSON.parse(again.stdout) as TuneReport).comparison).toEqual(comparison);
   }, RUN_BOUND_MS);
 
-  it('refuses other settings on an existing run, and a run folder from another version', () => {
+  it('refuses other settings on an existing run and a run folder from another version, which --fresh sets aside', () => {
     const changed = runCli(['tune', workspace, ...common.map((arg) => (arg === 'question,keywords' ? 'question' : arg)), '--force']);
     expect(changed.code).not.toBe(0);
     expect(changed.stderr).toMatch(/was started with other settings \(types: \["question","keywords"\] → \["question"\]\)/);
@@ -203,6 +203,16 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const old = runCli(['tune', workspace, ...common, '--force']);
     expect(old.code).not.toBe(0);
     expect(old.stderr).toMatch(/written by another version of Specialize \(run format 0.*--fresh/s);
+    // --fresh starts over and keeps the refused folder beside the new one, saying where.
+    const fresh = runCli(['tune', workspace, ...common, '--fresh', '--json']);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    const report = JSON.parse(fresh.stdout) as TuneReport;
+    expect(path.dirname(report.earlierRun ?? '')).toBe(path.join(store));
+    expect(path.basename(report.earlierRun ?? '')).toMatch(/^tune\.old-/);
+    expect((JSON.parse(fs.readFileSync(path.join(report.earlierRun ?? '', 'run.json'), 'utf8')) as { format: number }).format).toBe(0);
+    expect((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { format: number }).format).toBe(run.format);
+    expect(fresh.stderr).toContain('stage queries\n');
+    expect(report.stoppedAt).toBe('teacher-check');
   }, RUN_BOUND_MS);
 
   it('scores with the default teacher (two ONNX bi-encoders and BM25 from the index, averaged) candidates fused with BM25', async () => {

@@ -41,6 +41,12 @@ describe('tune report for people', () => {
   it('has no judgement lines when the user judged nothing', () => {
     const text = formatTuneReport(report(false));
     expect(text).not.toContain('judged');
+    expect(text).not.toContain('earlier run');
     expect(text).toContain('held-out queries: 40\n| model | nDCG@10 | Recall@100 | MRR@10 |\n|---|---|---|---|\n| base | 0.5000 | 0.9000 | 0.4500 |\n| tuned | 0.5200 | 0.9000 | 0.4700 |');
+  });
+
+  it('says where a fresh start moved the earlier run, which it keeps', () => {
+    const text = formatTuneReport({ ...report(false), earlierRun: '/s/tune.old-2026-11-26T15-40-00-000Z' });
+    expect(text.split('\n')[2]).toBe('the earlier run was moved to /s/tune.old-2026-11-26T15-40-00-000Z; delete it when you no longer need it');
   });
 });

@@ -5,6 +5,7 @@ import { judgedCount } from './userJudged';
 /** The before/after table and the outcome, for people. */
 export function formatTuneReport(report: TuneReport): string {
   const lines = [`Run ${report.runDir} (${report.seconds.toFixed(0)} s)`, `student ${report.student}; teacher ${report.teacher}; LLM ${report.llm}`];
+  if (report.earlierRun) lines.push(`the earlier run was moved to ${report.earlierRun}; delete it when you no longer need it`);
   if (report.queries) {
     lines.push(`queries: ${report.queries.generated} written, ${report.queries.kept} kept (${report.queries.heldOut} held out)`);
   }

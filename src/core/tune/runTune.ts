@@ -84,6 +84,8 @@ export interface Comparison {
 
 export interface TuneReport {
   runDir: string;
+  /** Where `fresh` moved the run folder that was there; it is kept, for the user to delete. */
+  earlierRun?: string;
   store: string;
   student: string;
   teacher: string;
@@ -119,7 +121,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
   const signal = options.signal;
   const studentId = options.student ?? DEFAULT_MODEL_ID;
   const runDir = path.resolve(options.runDir ?? path.join(options.storeDir, 'tune'));
-  if (options.fresh) await RunDirectory.setAside(runDir);
+  const earlierRun = options.fresh ? await RunDirectory.setAside(runDir) : undefined;
   const teacherMembers = options.teacher ?? DEFAULT_TEACHER;
   const settings = {
     folders: options.folders.map((folder) => path.resolve(folder)),
@@ -147,7 +149,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
       ...options.trainer,
       onProgress: (event) => progress?.(trainerProgress(event)),
     }));
-  const report: TuneReport = { runDir, store: path.resolve(options.storeDir), student: studentId, teacher: describeTeacher(teacherMembers), llm: options.client.description, baseVersion: '', promoted: false, outcome: '', seconds: 0 };
+  const report: TuneReport = { runDir, store: path.resolve(options.storeDir), student: studentId, teacher: describeTeacher(teacherMembers), llm: options.client.description, ...(earlierRun ? { earlierRun } : {}), baseVersion: '', promoted: false, outcome: '', seconds: 0 };
   const finish = (outcome: string, stoppedAt?: TuneStage) => ({ ...report, outcome, ...(stoppedAt ? { stoppedAt } : {}), seconds: (performance.now() - started) / 1000 });
 
   try {
