@@ -36,10 +36,10 @@ export class RunDirectory {
           'run-mismatch',
         );
       }
-      const changed = Object.keys({ ...existing.settings, ...settings }).filter((key) => JSON.stringify(existing.settings[key]) !== JSON.stringify(settings[key]));
+      const changed = changedSettings(existing.settings, settings);
       if (changed.length > 0) {
         throw new SpecializeError(
-          `The run folder ${dir} was started with other settings (${changed.map((key) => `${key}: ${JSON.stringify(existing.settings[key])} → ${JSON.stringify(settings[key])}`).join('; ')}).`,
+          `The run folder ${dir} was started with other settings (${changed.join('; ')}).`,
           'Run again with the same settings to resume it, or pass --fresh to start a new run (the old folder is kept).',
           'run-mismatch',
         );
@@ -102,6 +102,24 @@ export class RunDirectory {
   private stageFile(name: string): string {
     return path.join(this.dir, STAGES_DIR, `${name}.json`);
   }
+}
+
+/**
+ * `name: before → now` for each setting that differs, nested objects (the budget) field by field so
+ * the message names the one that changed. A field only the earlier run recorded is one this version
+ * no longer has (the budget's micro-batch, now the trainer's own choice): it cannot change what this
+ * version does, so it does not stop a resume after an upgrade. A field this version adds does.
+ */
+export function changedSettings(before: Record<string, unknown>, now: Record<string, unknown>, prefix = ''): string[] {
+  return Object.keys(now).flatMap((key) => {
+    const [old, current] = [before[key], now[key]];
+    if (isPlainObject(old) && isPlainObject(current)) return changedSettings(old, current, `${prefix}${key}.`);
+    return JSON.stringify(old) === JSON.stringify(current) ? [] : [`${prefix}${key}: ${JSON.stringify(old) ?? 'not set'} → ${JSON.stringify(current) ?? 'not set'}`];
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function readRunFile(file: string): RunFile | undefined {
