@@ -173,7 +173,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     // Promotion needs the held-out gain's interval above zero and no average loss on the user's judgements.
     expect(report.promoted).toBe((gain?.meanDifference ?? 0) > 0 && (gain?.low ?? 0) > 0 && (judged?.ndcgDifference.meanDifference ?? -1) >= 0);
     for (const stage of TUNE_STAGES) expect(fs.existsSync(path.join(report.runDir, 'stages', `${stage}.json`))).toBe(true);
-    // The disk-full run above left a resumable checkpoint; the finished training no longer needs it.
+    // Training wrote checkpoints to resume from; once it is recorded they are deleted, the student stays.
     expect(fs.existsSync(path.join(report.runDir, 'checkpoints'))).toBe(false);
     expect(fs.existsSync(path.join(report.runDir, 'student', 'model.safetensors'))).toBe(true);
 
@@ -207,7 +207,7 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const fresh = runCli(['tune', workspace, ...common, '--fresh', '--json']);
     expect(fresh.code, fresh.stderr).toBe(0);
     const report = JSON.parse(fresh.stdout) as TuneReport;
-    expect(path.dirname(report.earlierRun ?? '')).toBe(path.join(store));
+    expect(path.dirname(report.earlierRun ?? '')).toBe(store);
     expect(path.basename(report.earlierRun ?? '')).toMatch(/^tune\.old-/);
     expect((JSON.parse(fs.readFileSync(path.join(report.earlierRun ?? '', 'run.json'), 'utf8')) as { format: number }).format).toBe(0);
     expect((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { format: number }).format).toBe(run.format);
