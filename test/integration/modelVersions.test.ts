@@ -177,6 +177,11 @@ describe('specialize models list and specialize use', () => {
     const result = runCli(['models', 'prepare', tinyModelDir({ seed: 1 }), '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ dir: tinyModelDir({ seed: 1 }) });
+    // For people, the model's ONNX file is "onnx": some models ship it quantized, so "fp32" could be untrue.
+    const text = runCli(['models', 'prepare', tinyModelDir({ seed: 1 })]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ {2}onnx {8}\S+\.onnx {2}\[[^\]]+\]$/m);
+    expect(text.stdout).not.toContain('fp32');
   });
 
   it('says when a store has no model versions yet, and needs a store that exists', async () => {

@@ -46,7 +46,9 @@ export function registerModels(program: Command): void {
           [
             `${model.id}  (${model.source})`,
             `  folder      ${model.dir}`,
-            `  fp32        ${model.fp32.path}  [${model.fp32.version}]`,
+            // The model's own ONNX file, as shipped or exported: full precision for most, but int8
+            // for a model published only quantized (Xenova/e5-small-v2-int8), so not labelled "fp32".
+            `  onnx        ${model.fp32.path}  [${model.fp32.version}]`,
             ...(model.int8 ? [`  int8        ${model.int8.path}  [${model.int8.version}]`] : []),
             `  pooling     ${c.pooling}${c.normalize ? ', normalized' : ''}, ${c.dimension} dims, max ${c.maxSeqLength} tokens`,
             `  prompts     query ${JSON.stringify(c.queryPrompt)}, passage ${JSON.stringify(c.passagePrompt)}`,
