@@ -213,6 +213,15 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     expect((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { format: number }).format).toBe(run.format);
     expect(fresh.stderr).toContain('stage queries\n');
     expect(report.stoppedAt).toBe('teacher-check');
+    // The version the set-aside run tuned keeps its model in the store, so it still searches once active.
+    const versions = JSON.parse(runCli(['models', 'list', '--store', store, '--json']).stdout) as { version: string; modelId: string; tunedFrom: string | null }[];
+    const tuned = versions.find((entry) => entry.tunedFrom !== null);
+    expect(tuned?.version).toMatch(/^tuned-[0-9a-f]{10}$/);
+    expect(tuned?.modelId).toBe(path.join(store, 'models', tuned?.version.slice('tuned-'.length) ?? '', 'tuned'));
+    expect(runCli(['use', tuned?.version ?? '', '--store', store]).code).toBe(0);
+    const search = runCli(['search', 'espresso coffee', '--store', store, '--json']);
+    expect(search.code, search.stderr).toBe(0);
+    expect((JSON.parse(search.stdout) as { results: { path: string }[] }).results[0]?.path).toBe('note-09.md');
   }, RUN_BOUND_MS);
 
   it('scores with the default teacher (two ONNX bi-encoders and BM25 from the index, averaged) candidates fused with BM25', async () => {

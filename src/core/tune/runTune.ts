@@ -18,6 +18,7 @@ import { TrainerClient, type TrainerStartOptions } from '../trainer/trainerClien
 import { batchSizeFor, learningRateFor, type Budget } from './budget';
 import { EVAL_DEPTH, rankAll, scoreAgainstSources, summarise, teacherOrder, type HeldOutQuery } from './heldOutEval';
 import { readJsonLines, writeJsonLines } from './jsonl';
+import { keepModelInStore } from './keepModelInStore';
 import { RunDirectory } from './runDirectory';
 import { writeTeacherInput } from './teacherFiles';
 import { decidePromotion } from './promotion';
@@ -275,7 +276,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
     });
 
     // 9. A new model version in the store, next to the base one (nothing changes for search yet).
-    const tuned = await stage('embed', () => embedVersion(options, exported.output, `tuned ${path.basename(runDir)} ${new Date().toISOString().slice(0, 10)}`, indexed.version));
+    const tuned = await stage('embed', async () => embedVersion(options, await keepModelInStore(exported.output, options.storeDir, 'tuned', signal), `tuned ${path.basename(runDir)} ${new Date().toISOString().slice(0, 10)}`, indexed.version));
     report.tunedVersion = tuned.version;
 
     // The InfoNCE-only baseline on the same data, for the paper's comparison (never promoted).
@@ -290,7 +291,7 @@ export async function runTune(options: TuneOptions): Promise<TuneReport> {
         const client = await trainerClient();
         return (await client.request(ModelExportRequest, { run_dir: run.dir, model: 'student-infonce', output: 'export-infonce', int8: false }, signal)) as ModelExportResult;
       });
-      const infonce = await stage('embed-infonce', () => embedVersion(options, exportedInfonce.output, `infonce baseline ${path.basename(runDir)}`, indexed.version));
+      const infonce = await stage('embed-infonce', async () => embedVersion(options, await keepModelInStore(exportedInfonce.output, options.storeDir, 'infonce', signal), `infonce baseline ${path.basename(runDir)}`, indexed.version));
       report.infonceVersion = infonce.version;
     }
     await trainer?.shutdown();
