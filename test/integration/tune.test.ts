@@ -222,6 +222,18 @@ describe('specialize tune end to end (real default student, embedded LLM, real t
     const search = runCli(['search', 'espresso coffee', '--store', store, '--json']);
     expect(search.code, search.stderr).toBe(0);
     expect((JSON.parse(search.stdout) as { results: { path: string }[] }).results[0]?.path).toBe('note-09.md');
+    // store.json names that copy relative to the store, so a moved store keeps its tuned versions.
+    const manifest = JSON.parse(fs.readFileSync(path.join(store, 'store.json'), 'utf8')) as { models: Record<string, { modelId: string }> };
+    expect(manifest.models[tuned?.version ?? '']?.modelId).toBe(`./models/${tuned?.version.slice('tuned-'.length) ?? ''}/tuned`);
+    const moved = `${store}-moved`;
+    fs.renameSync(store, moved);
+    try {
+      const searchMoved = runCli(['search', 'espresso coffee', '--store', moved, '--json']);
+      expect(searchMoved.code, searchMoved.stderr).toBe(0);
+      expect((JSON.parse(searchMoved.stdout) as { results: { path: string }[] }).results[0]?.path).toBe('note-09.md');
+    } finally {
+      fs.renameSync(moved, store);
+    }
   }, RUN_BOUND_MS);
 
   it('scores with the default teacher (two ONNX bi-encoders and BM25 from the index, averaged) candidates fused with BM25', async () => {

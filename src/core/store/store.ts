@@ -9,6 +9,7 @@ import { Bm25Index } from '../lexical/bm25Index';
 import { encodeTermCounts } from '../lexical/analyzer';
 import { sha256Hex } from '../util/hash';
 import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type ModelEntry, type ModelEvaluation, type StoreManifest } from './manifest';
+import { locatedEntry, recordedModelId } from './modelLocation';
 import { checkEvaluation, checkTunedFrom, normalizeLabel } from './modelNotes';
 import { findModelVersion, unknownModelVersion } from './modelVersions';
 import { vectorDistance, type VectorDistance } from '../models/conventions';
@@ -134,12 +135,14 @@ export class Store {
     return store;
   }
 
+  /** The model versions, each `modelId` a usable location (see modelLocation.ts). */
   get models(): readonly ModelEntry[] {
-    return Object.values(this.manifest.models);
+    return Object.values(this.manifest.models).map((entry) => locatedEntry(this.dir, entry));
   }
 
   get activeModel(): ModelEntry | undefined {
-    return this.manifest.activeModel ? this.manifest.models[this.manifest.activeModel] : undefined;
+    const entry = this.manifest.activeModel ? this.manifest.models[this.manifest.activeModel] : undefined;
+    return entry ? locatedEntry(this.dir, entry) : undefined;
   }
 
   async passageCount(): Promise<number> {
@@ -330,7 +333,7 @@ export class Store {
 
   /** The model version named exactly or by a unique prefix (what a person types). */
   findModel(versionOrPrefix: string): ModelEntry {
-    return findModelVersion(this.manifest.models, versionOrPrefix, this.dir);
+    return locatedEntry(this.dir, findModelVersion(this.manifest.models, versionOrPrefix, this.dir));
   }
 
   /** Keeps a version's latest scores in store.json, replacing any earlier evaluation of it. */
@@ -489,8 +492,9 @@ export class Store {
   private async recordModel(entry: ModelEntry): Promise<void> {
     // Re-embedding a version refreshes its vectors, not what was said about it: the label, the
     // base it was tuned from and its evaluation stay.
+    const recorded = { ...entry, modelId: recordedModelId(this.dir, entry.modelId) };
     const previous = this.manifest.models[entry.version];
-    const models = { ...this.manifest.models, [entry.version]: previous ? { ...previous, ...entry } : entry };
+    const models = { ...this.manifest.models, [entry.version]: previous ? { ...previous, ...recorded } : recorded };
     this.manifest = { ...this.manifest, models, activeModel: this.manifest.activeModel ?? entry.version };
     await writeManifest(this.dir, this.manifest);
   }
