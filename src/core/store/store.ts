@@ -9,7 +9,7 @@ import { Bm25Index } from '../lexical/bm25Index';
 import { encodeTermCounts } from '../lexical/analyzer';
 import { sha256Hex } from '../util/hash';
 import { corrupt, newManifest, readManifest, writeManifest, MANIFEST_FILE, type ModelEntry, type ModelEvaluation, type StoreManifest } from './manifest';
-import { locatedEntry, recordedModelId } from './modelLocation';
+import { isInsideStore, locatedEntry, modelLocation, recordedModelId } from './modelLocation';
 import { checkEvaluation, checkTunedFrom, normalizeLabel } from './modelNotes';
 import { findModelVersion, unknownModelVersion } from './modelVersions';
 import { vectorDistance, type VectorDistance } from '../models/conventions';
@@ -329,6 +329,36 @@ export class Store {
     this.modelEntry(version);
     this.manifest = { ...this.manifest, activeModel: version };
     await writeManifest(this.dir, this.manifest);
+  }
+
+  /**
+   * Removes a version that is not the active one: its entry first (so a crash part-way leaves unused
+   * files, never an entry without vectors), then its vectors, then the model copy inside the store
+   * when no other version uses it. Returns the version and the model folder it deleted, if any.
+   */
+  async removeModel(versionOrPrefix: string): Promise<{ version: string; modelFolder?: string }> {
+    const entry = findModelVersion(this.manifest.models, versionOrPrefix, this.dir);
+    if (entry.version === this.manifest.activeModel) {
+      throw new SpecializeError(
+        `${entry.version} is the active model of the index at ${this.dir}: searches use it.`,
+        `Make another version active first (\`specialize use <version> --store ${this.dir}\`), then remove this one.`,
+        'invalid-input',
+      );
+    }
+    const { [entry.version]: _removed, ...models } = this.manifest.models;
+    this.manifest = { ...this.manifest, models };
+    await writeManifest(this.dir, this.manifest);
+    this.vectorTables.get(entry.version)?.close();
+    this.vectorTables.delete(entry.version);
+    this.vectorIndexed.delete(entry.version);
+    if ((await this.db.tableNames()).includes(entry.table)) await this.db.dropTable(entry.table);
+    const owned = isInsideStore(entry.modelId) && !Object.values(models).some((other) => other.modelId === entry.modelId);
+    if (!owned) return { version: entry.version };
+    const modelFolder = modelLocation(this.dir, entry.modelId);
+    await fs.promises.rm(modelFolder, { recursive: true, force: true });
+    // The content-hash folder above it goes too once it holds nothing else.
+    await fs.promises.rmdir(path.dirname(modelFolder)).catch(() => undefined);
+    return { version: entry.version, modelFolder };
   }
 
   /** The model version named exactly or by a unique prefix (what a person types). */
