@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { inject } from 'vitest';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cacheDir = path.join(repoRoot, 'test', '.cache');
@@ -19,11 +19,11 @@ export const sharedDatasets =
 const createdTempDirs: string[] = [];
 
 /**
- * A fresh temporary folder under the run's root (see globalSetup). It is removed after its test
+ * A fresh temporary folder under the run's root (TMPDIR, see globalSetup). It is removed after its test
  * file (`removeTempDirs`, a setup file's afterAll), so the disk holds one file's folders at a time.
  */
 export function tempDir(prefix = 'specialize-test-'): string {
-  const dir = fs.mkdtempSync(path.join(inject('tempRoot'), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   createdTempDirs.push(dir);
   return dir;
 }
